@@ -1,0 +1,54 @@
+"""The normalized device event: the one shape every wire format is decoded into.
+
+Decoders produce these; the gateway routes them. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class EventKind(StrEnum):
+    SOS = "sos"
+    FALL = "fall"
+    LEAK = "leak"
+    LEAK_CLEARED = "leak_cleared"
+    AVAILABILITY = "availability"  # value: "online" | "offline"
+    BATTERY_LOW = "battery_low"  # value: battery percentage when known
+    TAMPER = "tamper"
+    HEARTBEAT = "heartbeat"
+    TELEMETRY = "telemetry"  # readings only (battery, linkquality, temperature, ...): no alarm
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceEvent:
+    """One thing a device said, in our words.
+
+    ``at`` is timezone-aware UTC: the device's own time when the message carries one,
+    otherwise the time the message was received. ``raw`` keeps the whole decoded reading,
+    including fields no model table knows about. ``event_id`` is set only when the source
+    gives each message a unique id (native firmware, serial receivers); the gateway then
+    drops exact redeliveries by it.
+    """
+
+    device_id: str
+    kind: EventKind
+    at: datetime
+    source: str  # "zigbee2mqtt" | "native" | "serial"
+    raw: dict[str, Any] = field(default_factory=dict)
+    value: Any = None
+    model: str | None = None
+    event_id: str | None = None
+
+
+class DecodeError(ValueError):
+    """A message that cannot be decoded. ``reason`` is short and stable (for counters);
+    ``detail`` says what exactly was wrong, for the dead-letter record."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
