@@ -1,0 +1,1 @@
+"""HTTP entrypoints: FastAPI app, dependencies and one router per resource."""

@@ -1,0 +1,55 @@
+"""Health, metrics and the dead-letter store."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from gateway.api.deps import RuntimeDep, SessionDep
+from gateway.clock import iso
+from gateway.storage import crud
+
+router = APIRouter(tags=["system"])
+
+
+@router.get("/healthz")
+def healthz(runtime: RuntimeDep) -> JSONResponse:
+    try:
+        with runtime.engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        db = True
+    except sa.exc.SQLAlchemyError:
+        db = False
+    ingest = runtime.ingest
+    mqtt = ingest.connected.is_set() if ingest is not None else None
+    ok = db and mqtt is not False and (ingest is None or ingest.db_ok)
+    body = {"status": "ok" if ok else "degraded", "db": db, "mqtt": mqtt, "instance": runtime.settings.instance_id}
+    return JSONResponse(body, status_code=200 if ok else 503)
+
+
+@router.get("/metrics", response_class=PlainTextResponse)
+def metrics(runtime: RuntimeDep) -> str:
+    return runtime.metrics.render(extra={"shewu_live_clients": runtime.hub.client_count})
+
+
+@router.get("/api/deadletters")
+def dead_letters(
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    reason: str | None = None,
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": d.id,
+            "received_at": iso(d.received_at),
+            "topic": d.topic,
+            "reason": d.reason,
+            "detail": d.detail,
+            "payload": d.payload.decode("utf-8", errors="replace"),
+            "payload_size": d.payload_size,
+        }
+        for d in crud.list_dead_letters(session, limit=limit, reason=reason)
+    ]

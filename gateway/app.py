@@ -1,0 +1,73 @@
+"""The FastAPI application: API routers, live feed and the dashboard, around a Runtime."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from dashboard import STATIC_DIR
+from gateway.api.limits import BodySizeLimit
+from gateway.api.routes import devices, live, orders, system
+from gateway.clock import Clock, utc_now
+from gateway.config import Settings
+from gateway.runtime import Runtime
+from gateway.storage.db import create_schema, make_engine
+
+log = logging.getLogger(__name__)
+
+
+def build_ingest(runtime: Runtime) -> object:
+    from device_adapters.decoder import MessageDecoder
+    from gateway.ingest import Ingest
+
+    s = runtime.settings
+    return Ingest(
+        mqtt_url=s.mqtt_url,
+        client_id=s.instance_id,
+        engine=runtime.engine,
+        decoder=MessageDecoder(z2m_base=s.z2m_base, max_payload=s.max_payload),
+        metrics=runtime.metrics,
+        clock=runtime.clock,
+        on_committed=runtime.broadcast_committed,
+        shared_group=s.shared_group,
+        protocol=s.mqtt_protocol,
+        batch_max=s.batch_max,
+        max_payload=s.max_payload,
+    )
+
+
+def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
+    engine = make_engine(settings.db_url)
+    create_schema(engine)
+    runtime = Runtime(settings=settings, engine=engine, clock=clock)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime.hub.bind(asyncio.get_running_loop())
+        if settings.ingest:
+            runtime.ingest = build_ingest(runtime)
+            runtime.ingest.start()  # type: ignore[attr-defined]
+        try:
+            yield
+        finally:
+            if runtime.ingest is not None:
+                await asyncio.to_thread(runtime.ingest.stop)  # type: ignore[attr-defined]
+            engine.dispose()
+
+    app = FastAPI(
+        title="Shewu 社物共治",
+        description="Community emergency response and service dispatch: orders, devices, live feed.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    for module in (orders, devices, system, live):
+        app.include_router(module.router)
+    app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="dashboard")
+    app.add_middleware(BodySizeLimit, max_body=settings.max_body)
+    return app

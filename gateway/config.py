@@ -1,0 +1,73 @@
+"""Settings: flags override environment variables, which override the embedded defaults."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+from dataclasses import dataclass, field, fields
+
+DEFAULT_DB_URL = "sqlite:///var/shewu.db"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    mqtt_url: str = "mqtt://127.0.0.1:1883"
+    db_url: str = DEFAULT_DB_URL
+    host: str = "127.0.0.1"
+    port: int = 8080
+    z2m_base: str = "zigbee2mqtt"
+    # Stable per instance: the broker keeps this client's persistent session across restarts.
+    instance_id: str = field(default_factory=lambda: f"shewu-{socket.gethostname()}")
+    # Several instances subscribe as one group ($share/<group>/...) and split the messages.
+    shared_group: str = ""
+    mqtt_protocol: int = 5  # 5 or 4 (3.1.1)
+    max_payload: int = 65536
+    max_body: int = 1_048_576
+    batch_max: int = 500
+    ingest: bool = True
+
+    def with_overrides(self, **changes: object) -> Settings:
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values.update({k: v for k, v in changes.items() if v is not None})
+        return Settings(**values)  # type: ignore[arg-type]
+
+
+_ENV: dict[str, tuple[str, type]] = {
+    "mqtt_url": ("SHEWU_MQTT_URL", str),
+    "db_url": ("SHEWU_DB_URL", str),
+    "host": ("SHEWU_HTTP_HOST", str),
+    "port": ("SHEWU_HTTP_PORT", int),
+    "z2m_base": ("SHEWU_Z2M_BASE", str),
+    "instance_id": ("SHEWU_INSTANCE_ID", str),
+    "shared_group": ("SHEWU_SHARED_GROUP", str),
+    "mqtt_protocol": ("SHEWU_MQTT_PROTOCOL", int),
+}
+
+
+def from_env(environ: dict[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    for name, (var, cast) in _ENV.items():
+        if env.get(var):
+            values[name] = cast(env[var])
+    return Settings().with_overrides(**values)
+
+
+def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--mqtt", dest="mqtt_url", help="broker URL, mqtt://host:port (SHEWU_MQTT_URL)")
+    parser.add_argument("--db", dest="db_url", help=f"database URL (SHEWU_DB_URL; default {DEFAULT_DB_URL})")
+    parser.add_argument("--host", help="HTTP bind address (SHEWU_HTTP_HOST; default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="HTTP port (SHEWU_HTTP_PORT; default 8080)")
+    parser.add_argument("--z2m-base", dest="z2m_base", help="Zigbee2MQTT base topic (default zigbee2mqtt)")
+    parser.add_argument("--instance-id", dest="instance_id", help="MQTT client id, stable across restarts")
+    parser.add_argument("--shared-group", dest="shared_group",
+                        help="share one subscription among instances ($share/<group>/...)")
+    parser.add_argument("--mqtt-protocol", dest="mqtt_protocol", type=int, choices=(4, 5),
+                        help="MQTT protocol: 5 (default) or 4 for 3.1.1")
+
+
+def from_args(args: argparse.Namespace) -> Settings:
+    return from_env().with_overrides(
+        **{f.name: getattr(args, f.name, None) for f in fields(Settings)}
+    )

@@ -1,0 +1,1 @@
+"""Domain logic: plain Python, no I/O, fed the current time."""

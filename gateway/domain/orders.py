@@ -1,0 +1,200 @@
+"""Order states and the transitions between them, as data.
+
+Two lifecycles (DESIGN.md, "Order life"): emergencies and service tickets (repair,
+maintenance). ``apply_action`` is pure: it takes the order's current facts and ``now`` and
+answers the new facts, or raises ``IllegalTransition`` with a reason a person can read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Category(StrEnum):
+    EMERGENCY = "emergency"
+    REPAIR = "repair"
+    MAINTENANCE = "maintenance"
+
+
+class Priority(StrEnum):
+    P1 = "P1"
+    P2 = "P2"
+    P3 = "P3"
+
+
+class Status(StrEnum):
+    # emergency
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    # tickets
+    NEW = "new"
+    ACCEPTED = "accepted"
+    # shared
+    DISPATCHED = "dispatched"
+    ON_SITE = "on_site"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+class Action(StrEnum):
+    ACK = "ack"
+    DISPATCH = "dispatch"
+    ACCEPT = "accept"
+    REJECT = "reject"
+    ARRIVE = "arrive"
+    RESOLVE = "resolve"
+    CLOSE = "close"
+    CANCEL = "cancel"
+
+
+# Statuses in which an order still holds its device's open-alarm key: repeats of the same
+# alarm are counted on it instead of opening another order.
+ACTIVE_STATUSES: frozenset[Status] = frozenset(
+    {Status.OPEN, Status.ACKNOWLEDGED, Status.NEW, Status.DISPATCHED, Status.ACCEPTED, Status.ON_SITE}
+)
+FINAL_STATUSES: frozenset[Status] = frozenset({Status.CLOSED, Status.CANCELLED})
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    sources: frozenset[Status]
+    target: Status | None  # None: the action is refused for this category (see ``refusal``)
+    refusal: str = ""
+    needs_reason: bool = False
+    needs_technician: bool = False
+
+
+def _t(sources: set[Status], target: Status, **kw: bool) -> Transition:
+    return Transition(frozenset(sources), target, **kw)  # type: ignore[arg-type]
+
+
+_OPEN_EMERGENCY = {Status.OPEN, Status.ACKNOWLEDGED, Status.DISPATCHED, Status.ON_SITE}
+_OPEN_TICKET = {Status.NEW, Status.DISPATCHED, Status.ACCEPTED, Status.ON_SITE}
+
+EMERGENCY_TRANSITIONS: dict[Action, Transition] = {
+    Action.ACK: _t({Status.OPEN}, Status.ACKNOWLEDGED),
+    # Dispatching an unacknowledged alarm acknowledges it too; re-dispatch is allowed.
+    Action.DISPATCH: _t({Status.OPEN, Status.ACKNOWLEDGED, Status.DISPATCHED}, Status.DISPATCHED,
+                        needs_technician=True),
+    Action.ACCEPT: Transition(frozenset(), None, "emergencies are dispatched, not accepted"),
+    Action.REJECT: Transition(frozenset(), None, "emergencies cannot be rejected; cancel with a reason"),
+    # A key-holding neighbour or the on-call staff may arrive without a dispatch.
+    Action.ARRIVE: _t({Status.ACKNOWLEDGED, Status.DISPATCHED}, Status.ON_SITE),
+    Action.RESOLVE: _t({Status.ON_SITE}, Status.RESOLVED),
+    Action.CLOSE: _t({Status.RESOLVED}, Status.CLOSED),
+    Action.CANCEL: _t(_OPEN_EMERGENCY, Status.CANCELLED, needs_reason=True),
+}
+
+TICKET_TRANSITIONS: dict[Action, Transition] = {
+    Action.ACK: Transition(frozenset(), None, "service tickets are not acknowledged; dispatch them"),
+    Action.DISPATCH: _t({Status.NEW, Status.DISPATCHED}, Status.DISPATCHED, needs_technician=True),
+    Action.ACCEPT: _t({Status.DISPATCHED}, Status.ACCEPTED),
+    Action.REJECT: _t({Status.DISPATCHED}, Status.NEW, needs_reason=True),
+    Action.ARRIVE: _t({Status.DISPATCHED, Status.ACCEPTED}, Status.ON_SITE),
+    Action.RESOLVE: _t({Status.ON_SITE}, Status.RESOLVED),
+    Action.CLOSE: _t({Status.RESOLVED}, Status.CLOSED),
+    Action.CANCEL: _t(_OPEN_TICKET, Status.CANCELLED, needs_reason=True),
+}
+
+TRANSITIONS: dict[Category, dict[Action, Transition]] = {
+    Category.EMERGENCY: EMERGENCY_TRANSITIONS,
+    Category.REPAIR: TICKET_TRANSITIONS,
+    Category.MAINTENANCE: TICKET_TRANSITIONS,
+}
+
+
+def initial_status(category: Category) -> Status:
+    return Status.OPEN if category is Category.EMERGENCY else Status.NEW
+
+
+class IllegalTransition(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(slots=True)
+class OrderFacts:
+    """The part of an order that actions change. Storage copies it in and out."""
+
+    category: Category
+    status: Status
+    assignee: str | None = None
+    acknowledged_at: datetime | None = None
+    dispatched_at: datetime | None = None
+    accepted_at: datetime | None = None
+    arrived_at: datetime | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    cancel_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    facts: OrderFacts
+    timeline_action: str
+    timeline_data: dict[str, str] = field(default_factory=dict)
+    implied: tuple[str, ...] = ()  # actions that happened on the way, e.g. ack by dispatch
+
+
+def apply_action(
+    facts: OrderFacts,
+    action: Action,
+    now: datetime,
+    *,
+    technician: str | None = None,
+    reason: str | None = None,
+) -> Outcome:
+    rule = TRANSITIONS[facts.category][action]
+    if rule.target is None:
+        raise IllegalTransition(rule.refusal)
+    if facts.status not in rule.sources:
+        allowed = ", ".join(sorted(s.value for s in rule.sources))
+        raise IllegalTransition(
+            f"cannot {action.value} a {facts.category.value} order that is {facts.status.value}"
+            f" (allowed from: {allowed})"
+        )
+    reason = (reason or "").strip() or None
+    technician = (technician or "").strip() or None
+    if rule.needs_reason and not reason:
+        raise IllegalTransition(f"{action.value} needs a reason")
+    if rule.needs_technician and not technician:
+        raise IllegalTransition("dispatch needs a technician")
+
+    new = OrderFacts(**{name: getattr(facts, name) for name in OrderFacts.__slots__})  # type: ignore[attr-defined]
+    new.status = rule.target
+    data: dict[str, str] = {"from": facts.status.value, "to": rule.target.value}
+    implied: list[str] = []
+    match action:
+        case Action.ACK:
+            new.acknowledged_at = now
+        case Action.DISPATCH:
+            if facts.category is Category.EMERGENCY and new.acknowledged_at is None:
+                new.acknowledged_at = now
+                implied.append(Action.ACK.value)
+            new.assignee = technician
+            new.dispatched_at = now
+            new.accepted_at = None
+            data["technician"] = technician or ""
+        case Action.ACCEPT:
+            new.accepted_at = now
+        case Action.REJECT:
+            data["technician"] = facts.assignee or ""
+            data["reason"] = reason or ""
+            new.assignee = None
+            new.dispatched_at = None
+        case Action.ARRIVE:
+            new.arrived_at = now
+        case Action.RESOLVE:
+            new.resolved_at = now
+        case Action.CLOSE:
+            new.closed_at = now
+        case Action.CANCEL:
+            new.cancelled_at = now
+            new.cancel_reason = reason
+            data["reason"] = reason or ""
+    return Outcome(facts=new, timeline_action=action.value, timeline_data=data, implied=tuple(implied))

@@ -1,0 +1,71 @@
+"""Routing rules as data: which device event opens which order, with which targets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+
+from device_adapters.events import EventKind
+from gateway.domain.orders import Category, Priority
+
+
+@dataclass(frozen=True, slots=True)
+class Targets:
+    """Service targets, measured from opening. ``ack`` is None where the kind has no ack step."""
+
+    ack: timedelta | None
+    onsite: timedelta
+    at_risk: timedelta  # nobody on site this long after opening: "at risk"
+
+
+@dataclass(frozen=True, slots=True)
+class OpenOrder:
+    """Open (or count a repeat on) an order of this kind for the event's device."""
+
+    order_kind: str
+    category: Category
+    priority: Priority
+    targets: Targets
+
+
+class Effect(StrEnum):
+    NOTE_ON_OPEN_ORDER = "note_on_open_order"  # add to the open order's timeline, never close it
+    DEVICE_STATUS = "device_status"  # only update what we know of the device
+
+
+@dataclass(frozen=True, slots=True)
+class NoteOnOrder:
+    order_kind: str  # the kind of order whose timeline gets the note
+
+
+Rule = OpenOrder | NoteOnOrder | Effect
+
+EMERGENCY = Targets(ack=timedelta(seconds=60), onsite=timedelta(minutes=15), at_risk=timedelta(minutes=10))
+# A leak in a resident's home: the property team should be there within the hour.
+LEAK_REPAIR = Targets(ack=timedelta(minutes=10), onsite=timedelta(hours=1), at_risk=timedelta(minutes=40))
+# Low battery, tamper: within two working days.
+MAINTENANCE = Targets(ack=timedelta(hours=4), onsite=timedelta(hours=48), at_risk=timedelta(hours=36))
+
+RULES: dict[EventKind, Rule] = {
+    EventKind.SOS: OpenOrder("sos", Category.EMERGENCY, Priority.P1, EMERGENCY),
+    EventKind.FALL: OpenOrder("fall", Category.EMERGENCY, Priority.P1, EMERGENCY),
+    EventKind.LEAK: OpenOrder("leak", Category.REPAIR, Priority.P2, LEAK_REPAIR),
+    EventKind.LEAK_CLEARED: NoteOnOrder("leak"),
+    EventKind.BATTERY_LOW: OpenOrder("battery_low", Category.MAINTENANCE, Priority.P3, MAINTENANCE),
+    EventKind.TAMPER: OpenOrder("tamper", Category.MAINTENANCE, Priority.P3, MAINTENANCE),
+    EventKind.AVAILABILITY: Effect.DEVICE_STATUS,
+    EventKind.HEARTBEAT: Effect.DEVICE_STATUS,
+    EventKind.TELEMETRY: Effect.DEVICE_STATUS,
+}
+
+ORDER_KINDS: dict[str, OpenOrder] = {r.order_kind: r for r in RULES.values() if isinstance(r, OpenOrder)}
+
+
+def route(kind: EventKind) -> Rule:
+    return RULES[kind]
+
+
+def open_key(device_id: str, order_kind: str) -> str:
+    """The key that is unique among open orders: one open order per device and alarm kind."""
+    return f"{order_kind}|{device_id}"

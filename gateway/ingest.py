@@ -1,0 +1,267 @@
+"""The MQTT consumer: receive → decode → apply → commit → acknowledge.
+
+A message is acknowledged to the broker only after the transaction that records its effect
+has committed (DESIGN invariant 1): paho runs with ``manual_ack``, the session is persistent
+(clean start off), and a batch that fails to commit is not acknowledged, so the broker
+redelivers it. Acks are tagged with the connection they belong to: after a reconnect the
+broker redelivers the unacknowledged messages itself, and a stale packet id must not
+acknowledge a different message on the new connection.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from device_adapters.decoder import MessageDecoder
+from device_adapters.events import DecodeError, DeviceEvent
+from device_adapters.mqtt_url import parse_mqtt_url
+from gateway.clock import Clock
+from gateway.metrics import Metrics
+from gateway.services.events import OrderChange, apply_events
+from gateway.storage import crud
+from gateway.storage.db import session as open_session
+from gateway.storage.models import Order
+from gateway.views import order_json
+
+log = logging.getLogger(__name__)
+
+SESSION_EXPIRY_S = 7 * 24 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    generation: int
+    mid: int
+    qos: int
+    topic: str
+    payload: bytes
+    t_received: float  # time.monotonic()
+
+
+LiveSink = Callable[[list[dict[str, Any]]], None]  # receives {"event", "order"} dicts after commit
+
+
+class Ingest:
+    def __init__(
+        self,
+        *,
+        mqtt_url: str,
+        client_id: str,
+        engine: Engine,
+        decoder: MessageDecoder,
+        metrics: Metrics,
+        clock: Clock,
+        on_committed: LiveSink | None = None,
+        shared_group: str = "",
+        protocol: int = 5,
+        batch_max: int = 500,
+        max_payload: int = 65536,
+    ) -> None:
+        self._url = parse_mqtt_url(mqtt_url)
+        self._engine = engine
+        self._decoder = decoder
+        self._metrics = metrics
+        self._clock = clock
+        self._on_committed = on_committed
+        self._shared_group = shared_group
+        self._protocol = protocol
+        self._batch_max = batch_max
+        self._max_payload = max_payload
+        self._queue: queue.SimpleQueue[Received] = queue.SimpleQueue()
+        self._generation = 0
+        self._stopping = threading.Event()
+        self._worker = threading.Thread(target=self._work, name="shewu-ingest", daemon=True)
+        self.connected = threading.Event()
+        self.db_ok = True
+        v5 = protocol == 5
+        self._client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
+            clean_session=None if v5 else False,
+            manual_ack=True,
+        )
+        if self._url.username:
+            self._client.username_pw_set(self._url.username, self._url.password)
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_message = self._on_message
+        self._client.reconnect_delay_set(min_delay=1, max_delay=10)
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        kwargs: dict[str, Any] = {"keepalive": 30}
+        if self._protocol == 5:
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = SESSION_EXPIRY_S
+            kwargs.update(clean_start=False, properties=props)
+        self._client.connect_async(self._url.host, self._url.port, **kwargs)
+        self._client.loop_start()
+        self._worker.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stopping.set()
+        if self._worker.is_alive():
+            self._worker.join(timeout)
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    # --- paho callbacks (network thread) ----------------------------------------------------------
+
+    def _topics(self) -> list[str]:
+        topics = self._decoder.subscriptions()
+        if self._shared_group:
+            topics = [f"$share/{self._shared_group}/{t}" for t in topics]
+        return topics
+
+    def _on_connect(self, client: mqtt.Client, _u: Any, _flags: Any, reason: Any, _props: Any) -> None:
+        if reason.is_failure:
+            log.error("MQTT connect refused: %s", reason)
+            return
+        self._generation += 1
+        if self._protocol == 5:
+            client.subscribe([(t, SubscribeOptions(qos=1)) for t in self._topics()])
+        else:
+            client.subscribe([(t, 1) for t in self._topics()])
+        self.connected.set()
+        log.info("MQTT connected (session present: %s)", getattr(_flags, "session_present", "?"))
+
+    def _on_disconnect(self, _c: Any, _u: Any, _flags: Any, reason: Any, _props: Any) -> None:
+        self.connected.clear()
+        if not self._stopping.is_set():
+            log.warning("MQTT disconnected (%s); reconnecting", reason)
+
+    def _on_message(self, _c: Any, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        try:
+            topic = msg.topic
+        except UnicodeDecodeError:
+            topic = repr(msg._topic)  # noqa: SLF001 (keep the bytes for the dead letter)
+        self._queue.put(Received(self._generation, msg.mid, msg.qos, topic, msg.payload, time.monotonic()))
+
+    # --- worker ------------------------------------------------------------------------------------
+
+    def _work(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                first = self._queue.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            batch = [first]
+            while len(batch) < self._batch_max:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            self._process_with_retry(batch)
+
+    def _process_with_retry(self, batch: list[Received]) -> None:
+        delay = 0.2
+        while not self._stopping.is_set():
+            try:
+                self._process(batch)
+                self.db_ok = True
+                return
+            except SQLAlchemyError as exc:
+                self.db_ok = False
+                self._metrics.record_failure()
+                log.error("ingest batch of %d not committed (%s); retrying, not acknowledged", len(batch), exc)
+                if len(batch) > 1 and self._isolate(batch):
+                    return
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    def _isolate(self, batch: list[Received]) -> bool:
+        """One message may be what the database refuses: apply them one at a time, dead-letter
+        only the ones that fail alone. Answers False when the database itself is down."""
+        for item in batch:
+            try:
+                self._process([item])
+            except SQLAlchemyError as exc:
+                try:
+                    self._dead_letter_only(item, "store_failed", str(exc)[:900])
+                except SQLAlchemyError:
+                    return False
+        return True
+
+    def _dead_letter_only(self, item: Received, reason: str, detail: str) -> None:
+        now = self._clock()
+        with open_session(self._engine) as s:
+            crud.add_dead_letters(s, rows=[self._dead_row(item, reason, detail, now)])
+            s.commit()
+        self._ack([item])
+        self._metrics.record_batch(messages=1, decoded=0, events=0, deadletters={reason: 1}, opened={},
+                                   repeats=0, ack_lags=[])
+
+    def _dead_row(self, item: Received, reason: str, detail: str, now: Any) -> dict[str, Any]:
+        return {
+            "received_at": now,
+            "topic": item.topic[:1024],
+            "reason": reason,
+            "detail": detail[:1000],
+            "payload": item.payload[: self._max_payload],
+            "payload_size": len(item.payload),
+        }
+
+    def _process(self, batch: list[Received]) -> None:
+        now = self._clock()
+        events: list[DeviceEvent] = []
+        dead: list[dict[str, Any]] = []
+        dead_reasons: Counter[str] = Counter()
+        decoded = 0
+        for item in batch:
+            try:
+                events.extend(self._decoder.decode(item.topic, item.payload, now))
+                decoded += 1
+            except DecodeError as err:
+                dead.append(self._dead_row(item, err.reason, err.detail, now))
+                dead_reasons[err.reason] += 1
+        live: list[dict[str, Any]] = []
+        with open_session(self._engine) as s:
+            changes = apply_events(s, events, now=now) if events else []
+            crud.add_dead_letters(s, rows=dead)
+            if changes:
+                live = self._live_messages(s, changes, now)
+            s.commit()
+        self._ack(batch)
+        t = time.monotonic()
+        opened = Counter(m["order"]["kind"] for m in live if m["event"] == "opened")
+        self._metrics.record_batch(
+            messages=len(batch),
+            decoded=decoded,
+            events=len(events),
+            deadletters=dict(dead_reasons),
+            opened=dict(opened),
+            repeats=sum(1 for c in changes if c.event == "repeat"),
+            ack_lags=[t - item.t_received for item in batch],
+        )
+        if live and self._on_committed is not None:
+            self._on_committed(live)
+
+    @staticmethod
+    def _live_messages(s: Any, changes: list[OrderChange], now: Any) -> list[dict[str, Any]]:
+        s.flush()
+        orders: dict[int, Order] = {o.id: o for o in crud.get_orders(s, ids={c.order_id for c in changes})}
+        for order in orders.values():
+            s.refresh(order)
+        return [{"event": c.event, "order": order_json(orders[c.order_id], now)} for c in changes]
+
+    def _ack(self, batch: list[Received]) -> None:
+        generation = self._generation
+        for item in batch:
+            if item.qos > 0 and item.generation == generation:
+                self._client.ack(item.mid, item.qos)

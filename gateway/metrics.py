@@ -1,0 +1,101 @@
+"""Counters for /metrics, in Prometheus text format. Thread-safe, no dependencies."""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+
+ACK_LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.messages_in = 0
+        self.messages_decoded = 0
+        self.events = 0
+        self.deadletters: dict[str, int] = defaultdict(int)
+        self.orders_opened: dict[str, int] = defaultdict(int)
+        self.order_repeats = 0
+        self.batches = 0
+        self.batch_failures = 0
+        self._lag_counts = [0] * (len(ACK_LAG_BUCKETS) + 1)
+        self._lag_sum = 0.0
+        self._lag_n = 0
+
+    def record_batch(
+        self,
+        *,
+        messages: int,
+        decoded: int,
+        events: int,
+        deadletters: dict[str, int],
+        opened: dict[str, int],
+        repeats: int,
+        ack_lags: list[float],
+    ) -> None:
+        with self._lock:
+            self.batches += 1
+            self.messages_in += messages
+            self.messages_decoded += decoded
+            self.events += events
+            self.order_repeats += repeats
+            for reason, n in deadletters.items():
+                self.deadletters[reason] += n
+            for kind, n in opened.items():
+                self.orders_opened[kind] += n
+            for lag in ack_lags:
+                self._lag_sum += lag
+                self._lag_n += 1
+                for i, bound in enumerate(ACK_LAG_BUCKETS):
+                    if lag <= bound:
+                        self._lag_counts[i] += 1
+                        break
+                else:
+                    self._lag_counts[-1] += 1
+
+    def record_failure(self) -> None:
+        with self._lock:
+            self.batch_failures += 1
+
+    def render(self, *, extra: dict[str, float] | None = None) -> str:
+        with self._lock:
+            lines = [
+                "# HELP shewu_messages_in_total MQTT messages received by ingest.",
+                "# TYPE shewu_messages_in_total counter",
+                f"shewu_messages_in_total {self.messages_in}",
+                "# HELP shewu_messages_decoded_total Messages decoded (including ones that carry no event).",
+                "# TYPE shewu_messages_decoded_total counter",
+                f"shewu_messages_decoded_total {self.messages_decoded}",
+                "# HELP shewu_events_total Normalized device events applied.",
+                "# TYPE shewu_events_total counter",
+                f"shewu_events_total {self.events}",
+                "# HELP shewu_deadletters_total Messages kept in the dead-letter store, by reason.",
+                "# TYPE shewu_deadletters_total counter",
+            ]
+            lines += [f'shewu_deadletters_total{{reason="{r}"}} {n}' for r, n in sorted(self.deadletters.items())]
+            lines += [
+                "# HELP shewu_orders_opened_total Orders opened from device events, by kind.",
+                "# TYPE shewu_orders_opened_total counter",
+            ]
+            lines += [f'shewu_orders_opened_total{{kind="{k}"}} {n}' for k, n in sorted(self.orders_opened.items())]
+            lines += [
+                "# HELP shewu_order_repeats_total Device events counted on an already open order.",
+                "# TYPE shewu_order_repeats_total counter",
+                f"shewu_order_repeats_total {self.order_repeats}",
+                "# HELP shewu_ingest_batch_failures_total Batches rolled back (their messages are redelivered).",
+                "# TYPE shewu_ingest_batch_failures_total counter",
+                f"shewu_ingest_batch_failures_total {self.batch_failures}",
+                "# HELP shewu_ack_lag_seconds Time from receiving a message to acknowledging it to the broker.",
+                "# TYPE shewu_ack_lag_seconds histogram",
+            ]
+            cumulative = 0
+            for bound, n in zip(ACK_LAG_BUCKETS, self._lag_counts, strict=False):
+                cumulative += n
+                lines.append(f'shewu_ack_lag_seconds_bucket{{le="{bound}"}} {cumulative}')
+            lines.append(f'shewu_ack_lag_seconds_bucket{{le="+Inf"}} {self._lag_n}')
+            lines.append(f"shewu_ack_lag_seconds_sum {self._lag_sum:.6f}")
+            lines.append(f"shewu_ack_lag_seconds_count {self._lag_n}")
+        for name, value in (extra or {}).items():
+            lines += [f"# TYPE {name} gauge", f"{name} {value}"]
+        return "\n".join(lines) + "\n"

@@ -1,0 +1,134 @@
+"""SQLModel tables. Times are stored as UTC and come back timezone-aware."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import JSON, Column, Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC (SQLite has no time zones) and returns aware UTC datetimes."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _ts(nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class Device(SQLModel, table=True):
+    """Registry entry: what the device is and whose home it protects."""
+
+    __tablename__ = "devices"
+
+    device_id: str = Field(primary_key=True, max_length=128)
+    model: str = Field(default="", max_length=64)
+    kind: str = Field(default="", max_length=32)
+    resident: str = Field(default="", max_length=128)
+    address: str = Field(default="", max_length=256)
+    grid: str = Field(default="", max_length=64)
+    created_at: datetime | None = _ts()
+    updated_at: datetime | None = _ts()
+
+
+class DeviceStatus(SQLModel, table=True):
+    """What the devices last said about themselves. Kept apart from the registry so that
+    ingest can upsert it for any device, registered or not, in one statement per batch."""
+
+    __tablename__ = "device_status"
+
+    device_id: str = Field(primary_key=True, max_length=128)
+    last_seen: datetime | None = _ts()
+    last_kind: str = Field(default="", max_length=32)
+    availability: str | None = Field(default=None, max_length=16)
+    battery: float | None = None
+    linkquality: float | None = None
+    messages: int = 0
+
+
+class Order(SQLModel, table=True):
+    __tablename__ = "orders"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32, index=True)
+    category: str = Field(max_length=16)
+    priority: str = Field(max_length=4)
+    status: str = Field(max_length=16, index=True)
+    device_id: str = Field(default="", max_length=128, index=True)
+    unregistered: bool = False
+    resident: str = Field(default="", max_length=128)
+    address: str = Field(default="", max_length=256)
+    grid: str = Field(default="", max_length=64)
+    assignee: str | None = Field(default=None, max_length=128)
+    # Unique while the order is active; NULL once it is resolved, closed or cancelled. The
+    # database's unique index is what keeps one open order per device and alarm kind, across
+    # redeliveries and gateway instances (DESIGN invariant 2).
+    open_key: str | None = Field(default=None, max_length=200, unique=True)
+    opened_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    ack_due_at: datetime | None = _ts()
+    onsite_due_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    at_risk_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    acknowledged_at: datetime | None = _ts()
+    dispatched_at: datetime | None = _ts()
+    accepted_at: datetime | None = _ts()
+    arrived_at: datetime | None = _ts()
+    resolved_at: datetime | None = _ts()
+    closed_at: datetime | None = _ts()
+    cancelled_at: datetime | None = _ts()
+    cancel_reason: str | None = Field(default=None, max_length=500)
+    event_count: int = 1
+    last_event_at: datetime | None = _ts()
+
+
+class TimelineEntry(SQLModel, table=True):
+    """Append-only: who did what to an order, and when (UTC)."""
+
+    __tablename__ = "order_timeline"
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="orders.id", index=True)
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    actor: str = Field(max_length=128)
+    action: str = Field(max_length=32)
+    note: str | None = Field(default=None, max_length=2000)
+    data: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+
+
+class SeenEvent(SQLModel, table=True):
+    """Source-given event ids already applied: an exact redelivery is not counted twice."""
+
+    __tablename__ = "seen_events"
+
+    event_id: str = Field(primary_key=True, max_length=160)
+    seen_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+
+
+class DeadLetter(SQLModel, table=True):
+    """A message that could not be decoded, kept with its reason (DESIGN invariant 1)."""
+
+    __tablename__ = "dead_letters"
+
+    id: int | None = Field(default=None, primary_key=True)
+    received_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    topic: str = Field(max_length=1024)
+    reason: str = Field(max_length=64, index=True)
+    detail: str = Field(default="", max_length=1000)
+    payload: bytes = Field(sa_column=Column(sa.LargeBinary, nullable=False))
+    payload_size: int = 0
