@@ -49,6 +49,7 @@ class Received:
     qos: int
     topic: str
     payload: bytes
+    retained: bool
     t_received: float  # time.monotonic()
 
 
@@ -97,6 +98,8 @@ class Ingest:
         )
         if self._url.username:
             self._client.username_pw_set(self._url.username, self._url.password)
+        if self._url.tls:
+            self._client.tls_set()
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
@@ -150,8 +153,11 @@ class Ingest:
         try:
             topic = msg.topic
         except UnicodeDecodeError:
-            topic = repr(msg._topic)  # noqa: SLF001 (keep the bytes for the dead letter)
-        self._queue.put(Received(self._generation, msg.mid, msg.qos, topic, msg.payload, time.monotonic()))
+            topic = repr(msg._topic)
+        self._metrics.messages_received += 1  # only this thread writes it
+        self._queue.put(
+            Received(self._generation, msg.mid, msg.qos, topic, msg.payload, msg.retain, time.monotonic())
+        )
 
     # --- worker ------------------------------------------------------------------------------------
 
@@ -225,7 +231,7 @@ class Ingest:
         decoded = 0
         for item in batch:
             try:
-                events.extend(self._decoder.decode(item.topic, item.payload, now))
+                events.extend(self._decoder.decode(item.topic, item.payload, now, retained=item.retained))
                 decoded += 1
             except DecodeError as err:
                 dead.append(self._dead_row(item, err.reason, err.detail, now))

@@ -11,6 +11,7 @@ ACK_LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 class Metrics:
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self.messages_received = 0  # counted on arrival, before anything is committed
         self.messages_in = 0
         self.messages_decoded = 0
         self.events = 0
@@ -61,7 +62,10 @@ class Metrics:
     def render(self, *, extra: dict[str, float] | None = None) -> str:
         with self._lock:
             lines = [
-                "# HELP shewu_messages_in_total MQTT messages received by ingest.",
+                "# HELP shewu_messages_received_total MQTT messages handed to ingest (committed or not yet).",
+                "# TYPE shewu_messages_received_total counter",
+                f"shewu_messages_received_total {self.messages_received}",
+                "# HELP shewu_messages_in_total MQTT messages whose effect ingest has committed.",
                 "# TYPE shewu_messages_in_total counter",
                 f"shewu_messages_in_total {self.messages_in}",
                 "# HELP shewu_messages_decoded_total Messages decoded (including ones that carry no event).",

@@ -54,7 +54,8 @@ def test_sos_opens_one_p1_order_with_clocks(engine: Engine) -> None:
 
 def test_repeats_are_counted_not_reopened(engine: Engine) -> None:
     apply(engine, [ev(EventKind.SOS)])
-    changes = apply(engine, [ev(EventKind.SOS, at=T0 + timedelta(seconds=5)), ev(EventKind.SOS)], now=T0 + timedelta(seconds=6))
+    later = T0 + timedelta(seconds=5)
+    changes = apply(engine, [ev(EventKind.SOS, at=later), ev(EventKind.SOS)], now=later)
     assert [c[1] for c in changes] == ["repeat", "repeat"]
     [order] = orders(engine)
     assert order.event_count == 3

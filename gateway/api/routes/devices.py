@@ -7,8 +7,8 @@ import io
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from starlette.datastructures import UploadFile
 from pydantic import BaseModel, Field, ValidationError
+from starlette.datastructures import UploadFile
 
 from gateway.api.deps import NowDep, SessionDep
 from gateway.clock import iso
