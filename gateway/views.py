@@ -10,7 +10,7 @@ from gateway.domain.sla import clock
 from gateway.storage.models import Order, TimelineEntry
 
 _TIME_FIELDS = (
-    "opened_at", "ack_due_at", "onsite_due_at", "acknowledged_at", "dispatched_at", "accepted_at",
+    "opened_at", "ack_due_at", "onsite_due_at", "at_risk_at", "acknowledged_at", "dispatched_at", "accepted_at",
     "arrived_at", "resolved_at", "closed_at", "cancelled_at", "last_event_at",
 )
 
