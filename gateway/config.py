@@ -24,7 +24,7 @@ class Settings:
     mqtt_protocol: int = 5  # 5 or 4 (3.1.1)
     max_payload: int = 65536
     max_body: int = 1_048_576
-    batch_max: int = 500
+    batch_max: int = 2000
     ingest: bool = True
 
     def with_overrides(self, **changes: object) -> Settings:

@@ -16,8 +16,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
@@ -42,8 +41,9 @@ log = logging.getLogger(__name__)
 SESSION_EXPIRY_S = 7 * 24 * 3600
 
 
-@dataclass(frozen=True, slots=True)
-class Received:
+class Received(NamedTuple):
+    """One message as paho handed it over (a tuple: this is made for every message)."""
+
     generation: int
     mid: int
     qos: int

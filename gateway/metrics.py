@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from bisect import bisect_left
 from collections import defaultdict
 
 ACK_LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -45,15 +46,11 @@ class Metrics:
                 self.deadletters[reason] += n
             for kind, n in opened.items():
                 self.orders_opened[kind] += n
+            counts = self._lag_counts
             for lag in ack_lags:
-                self._lag_sum += lag
-                self._lag_n += 1
-                for i, bound in enumerate(ACK_LAG_BUCKETS):
-                    if lag <= bound:
-                        self._lag_counts[i] += 1
-                        break
-                else:
-                    self._lag_counts[-1] += 1
+                counts[bisect_left(ACK_LAG_BUCKETS, lag)] += 1
+            self._lag_sum += sum(ack_lags)
+            self._lag_n += len(ack_lags)
 
     def record_failure(self) -> None:
         with self._lock:

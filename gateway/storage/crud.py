@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -46,43 +46,47 @@ def get_device_status(session: Session, *, device_id: str) -> DeviceStatus | Non
     return session.get(DeviceStatus, device_id)
 
 
+_UPSERT_STATUS = """
+INSERT INTO device_status (device_id, last_seen, last_kind, availability, battery, linkquality, messages)
+VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p})
+ON CONFLICT (device_id) DO UPDATE SET
+  last_seen = CASE WHEN device_status.last_seen IS NULL OR excluded.last_seen > device_status.last_seen
+                   THEN excluded.last_seen ELSE device_status.last_seen END,
+  last_kind = excluded.last_kind,
+  availability = COALESCE(excluded.availability, device_status.availability),
+  battery = COALESCE(excluded.battery, device_status.battery),
+  linkquality = COALESCE(excluded.linkquality, device_status.linkquality),
+  messages = device_status.messages + excluded.messages
+"""
+
+
+def _sqlite_time(value: datetime) -> str:
+    # The text form SQLAlchemy's SQLite DateTime reads and writes (fixed width, so it sorts).
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
 def upsert_device_status(session: Session, *, rows: Iterable[dict[str, Any]]) -> None:
-    """One statement for a whole batch. Each row: device_id, last_seen, last_kind, messages
-    and optionally availability, battery, linkquality (None keeps the stored value)."""
-    rows = list(rows)
-    if not rows:
-        return
-    table = DeviceStatus.__table__  # type: ignore[attr-defined]
-    stmt = _insert_for(session, table)
-    excluded = stmt.excluded
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[table.c.device_id],
-        set_={
-            "last_seen": sa.case(
-                (table.c.last_seen.is_(None), excluded.last_seen),
-                (excluded.last_seen > table.c.last_seen, excluded.last_seen),
-                else_=table.c.last_seen,
-            ),
-            "last_kind": excluded.last_kind,
-            "availability": sa.func.coalesce(excluded.availability, table.c.availability),
-            "battery": sa.func.coalesce(excluded.battery, table.c.battery),
-            "linkquality": sa.func.coalesce(excluded.linkquality, table.c.linkquality),
-            "messages": table.c.messages + excluded.messages,
-        },
-    )
-    full = [
-        {
-            "device_id": r["device_id"],
-            "last_seen": r["last_seen"],
-            "last_kind": r.get("last_kind", ""),
-            "availability": r.get("availability"),
-            "battery": r.get("battery"),
-            "linkquality": r.get("linkquality"),
-            "messages": r.get("messages", 1),
-        }
+    """One statement for a whole batch (ingest's hot path, so it goes to the driver directly).
+    Each row: device_id, last_seen, last_kind, messages, and optionally availability, battery,
+    linkquality (None keeps the stored value); last_seen only ever moves forward."""
+    conn = session.connection()
+    sqlite_db = conn.dialect.name == "sqlite"
+    params = [
+        (
+            r["device_id"],
+            _sqlite_time(r["last_seen"]) if sqlite_db else r["last_seen"].astimezone(UTC).replace(tzinfo=None),
+            r.get("last_kind", ""),
+            r.get("availability"),
+            r.get("battery"),
+            r.get("linkquality"),
+            r.get("messages", 1),
+        )
         for r in rows
     ]
-    session.execute(stmt, full)
+    if params:
+        conn.exec_driver_sql(_UPSERT_STATUS.format(p="?" if sqlite_db else "%s"), params)
 
 
 # --- orders ----------------------------------------------------------------------------------

@@ -1,0 +1,72 @@
+"""Shared pieces of the benchmarks: a private broker, gateway processes, process stats."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from gateway.broker import Mosquitto  # noqa: E402
+from tests.gateway_process import GatewayProcess, wait_until  # noqa: E402
+
+__all__ = ["ROOT", "GatewayProcess", "Mosquitto", "ProcStats", "percentile", "pre_publish", "wait_until"]
+
+TOPICS = ["zigbee2mqtt/#", "shewu/v1/+/event"]
+
+
+class ProcStats:
+    """CPU seconds and resident memory of a running process, from /proc."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.cpu0 = self.cpu()
+
+    def cpu(self) -> float:
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    def cpu_used(self) -> float:
+        return self.cpu() - self.cpu0
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * p / 100
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def pre_publish(mqtt_url: str, messages: int, *, devices: int = 2000, rate: float = 20000) -> dict[str, Any]:
+    """Publish heartbeats and telemetry (half native, half Zigbee2MQTT state) from another
+    process, so that the consumers under test find them queued in their sessions."""
+    code = (
+        "import json,sys; from firmware_sim.load import run_load; "
+        f"r = run_load({mqtt_url!r}, rate={rate}, duration={messages / rate}, devices={devices}, "
+        "drain_timeout=120); "
+        "print(json.dumps({'sent': r.sent, 'acked': r.acked, 'all_acked': r.all_acked, "
+        "'rate': round(r.achieved_rate)}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, cwd=ROOT)
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    if not result["all_acked"]:
+        raise RuntimeError(f"the broker did not acknowledge every message: {result}")
+    return result
+
+
+def wait_quiet(seconds: float) -> None:
+    time.sleep(seconds)

@@ -1,0 +1,176 @@
+"""Device knowledge as data: which field of a device's state means which event.
+
+In the spirit of Zigbee2MQTT's converter tables (zigbee-herdsman-converters): every known model
+is a :class:`ModelProfile`, a list of :class:`FieldRule` rows. Adding a model means adding a row to
+:data:`KNOWN_MODELS`, not writing code. Fields that no rule mentions are kept untouched in the
+event's raw reading.
+
+The field names and values below are the ones Zigbee2MQTT publishes for these models, taken from
+the converters in Koenkk/zigbee-herdsman-converters:
+
+- ``fz.command_emergency`` (IAS ACE emergency command) publishes ``{"action": "emergency"}``.
+- ``fz.command_status_change_notification_action`` (Heiman HS1EB) maps the IAS zone status
+  ``0/1/2/3`` to ``action`` ``off/single/double/hold``; ``off`` is the button being released.
+- ``fz.ias_water_leak_alarm_1`` publishes ``{"water_leak", "tamper", "battery_low"}`` booleans
+  (zone status bits 0, 2 and 3); ``fz.ias_sos_alarm_2`` publishes ``{"sos", "tamper", "battery_low"}``.
+- ``fz.tuya_radar_sensor_fall`` (MIR-HE200-TY_fall) publishes ``fall_down_status`` with the values
+  ``none``, ``maybe_fall``, ``fall`` (``tuyaRadar.fallDown``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from device_adapters.events import EventKind
+
+
+class Trigger(StrEnum):
+    """How a field's value turns into events."""
+
+    MOMENTARY = "momentary"
+    """Every message whose field holds one of ``values`` is a new event (a button press: the
+    ``action`` property, which Zigbee2MQTT does not keep in its state cache)."""
+
+    LEVEL = "level"
+    """A state that stays: the event fires when the field *enters* ``values`` (unknown or off →
+    on); ``clear_kind``, if set, fires when it leaves them (on → off). Repeats of the same state,
+    e.g. Zigbee2MQTT re-publishing its cached state with every battery report, fire nothing."""
+
+    BELOW = "below"
+    """A number dropping below ``threshold`` (rising edge of the condition), e.g. battery %."""
+
+
+@dataclass(frozen=True, slots=True)
+class FieldRule:
+    """One row of a model table: ``field`` holding ``values`` means ``kind``."""
+
+    field: str
+    kind: EventKind
+    trigger: Trigger = Trigger.LEVEL
+    values: tuple[Any, ...] = (True,)
+    clear_kind: EventKind | None = None
+    threshold: float | None = None
+    value_field: str | None = None
+    """Take the event's value from this field of the same message (e.g. ``battery`` for
+    ``battery_low``) instead of the matched field's own value."""
+
+    def matches(self, value: Any) -> bool:
+        """Exact match, type included: ``1`` does not match ``True`` and ``"true"`` does not either."""
+        vt = type(value)
+        return any(type(v) is vt and v == value for v in self.values)
+
+    @property
+    def key(self) -> str:
+        """Identifies this rule's remembered state for one device."""
+        return f"{self.field}:{self.kind}"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelProfile:
+    """What one device model's fields mean. ``model`` is Zigbee2MQTT's ``definition.model``."""
+
+    model: str
+    vendor: str
+    description: str
+    rules: tuple[FieldRule, ...]
+    aliases: tuple[str, ...] = ()
+
+
+# Rows shared by many models ------------------------------------------------------------------
+
+_BATTERY_LOW = FieldRule("battery_low", EventKind.BATTERY_LOW, value_field="battery")
+_TAMPER = FieldRule("tamper", EventKind.TAMPER)
+_WATER_LEAK = FieldRule("water_leak", EventKind.LEAK, clear_kind=EventKind.LEAK_CLEARED)
+_BATTERY_BELOW_10 = FieldRule(
+    "battery", EventKind.BATTERY_LOW, trigger=Trigger.BELOW, threshold=10, value_field="battery"
+)
+
+GENERIC = ModelProfile(
+    model="generic",
+    vendor="",
+    description="Default profile for unknown models: the common Zigbee2MQTT alarm properties",
+    rules=(
+        FieldRule("action", EventKind.SOS, Trigger.MOMENTARY, ("emergency", "sos", "panic")),
+        FieldRule("sos", EventKind.SOS),
+        FieldRule("fall_down_status", EventKind.FALL, values=("fall",)),
+        FieldRule("fall", EventKind.FALL),
+        _WATER_LEAK,
+        _BATTERY_LOW,
+        _BATTERY_BELOW_10,
+        _TAMPER,
+    ),
+)
+
+KNOWN_MODELS: tuple[ModelProfile, ...] = (
+    # SOS buttons ---------------------------------------------------------------------------
+    ModelProfile(
+        model="TS0215A_sos",
+        vendor="Tuya",
+        description="SOS button (IAS ACE emergency command)",
+        rules=(
+            FieldRule("action", EventKind.SOS, Trigger.MOMENTARY, ("emergency",)),
+            _BATTERY_LOW,
+            _BATTERY_BELOW_10,
+        ),
+    ),
+    ModelProfile(
+        model="HS1EB/HS1EB-E",
+        vendor="HEIMAN",
+        description="Smart emergency button (IAS zone status → single/double/hold)",
+        # "off" is the release after a press: not an event. ``click`` is the legacy property
+        # (device_options.legacy: true) carrying the same values.
+        rules=(
+            FieldRule("action", EventKind.SOS, Trigger.MOMENTARY, ("single", "double", "hold")),
+            FieldRule("click", EventKind.SOS, Trigger.MOMENTARY, ("single", "double", "hold")),
+            _BATTERY_LOW,
+            _BATTERY_BELOW_10,
+        ),
+        aliases=("HS1EB", "HS1EB-E"),
+    ),
+    # Water leak sensors ---------------------------------------------------------------------
+    ModelProfile(
+        model="SJCGQ11LM",
+        vendor="Aqara",
+        description="Aqara water leak sensor",
+        rules=(_WATER_LEAK, _BATTERY_LOW, _BATTERY_BELOW_10),
+    ),
+    ModelProfile(
+        model="SNZB-05",
+        vendor="SONOFF",
+        description="Zigbee water leak sensor (fz.ias_water_leak_alarm_1)",
+        rules=(_WATER_LEAK, _TAMPER, _BATTERY_LOW, _BATTERY_BELOW_10),
+        aliases=("SNZB-05P",),
+    ),
+    # Fall sensors ---------------------------------------------------------------------------
+    ModelProfile(
+        model="MIR-HE200-TY_fall",
+        vendor="Tuya",
+        description="mmWave human presence radar with fall detection (TS0601 _TZE200_lu01t0zl)",
+        # ``maybe_fall`` is deliberately not an alarm here; add it to ``values`` to page on it.
+        rules=(FieldRule("fall_down_status", EventKind.FALL, values=("fall",)),),
+    ),
+)
+
+
+def build_table(profiles: Iterable[ModelProfile]) -> dict[str, ModelProfile]:
+    """Index profiles by model name and by each alias."""
+    table: dict[str, ModelProfile] = {}
+    for p in profiles:
+        for name in (p.model, *p.aliases):
+            if name in table:
+                raise ValueError(f"model {name!r} listed twice")
+            table[name] = p
+    return table
+
+
+MODELS: Mapping[str, ModelProfile] = build_table(KNOWN_MODELS)
+
+
+def profile_for(model: str | None, table: Mapping[str, ModelProfile] = MODELS) -> ModelProfile:
+    """The profile of ``model``, or :data:`GENERIC` when the model is unknown or not given."""
+    if model is None:
+        return GENERIC
+    return table.get(model, GENERIC)

@@ -1,0 +1,517 @@
+"""``shewu bridge serial``: a serial receiver → native MQTT messages, through an on-disk outbox.
+
+Two threads:
+
+- the reader opens the port with ``serial.serial_for_url`` (so a pty path or a pyserial URL works),
+  splits the byte stream into lines, decodes each with :func:`decode_line` and appends the native
+  message to the outbox (an SQLite file, WAL, ``synchronous=FULL``), committed before anything
+  else happens. Bad lines are logged with their reason, counted, and kept in the ``rejected``
+  table (the latest :data:`REJECTED_KEEP`). When the port disappears it retries until it is back.
+- the publisher drains the outbox in id order over MQTT (paho-mqtt 2, QoS 1), with up to
+  ``window`` messages in flight, and deletes a row only after the broker's PUBACK. When the
+  broker goes away it drops the connection and its in-flight bookkeeping, reconnects with a fresh
+  clean session, and starts again from the oldest row still in the outbox, so events read
+  meanwhile go out later, in order. A message whose PUBACK was lost is sent again: delivery is at
+  least once, and the native ``id`` lets the gateway drop the copy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import signal
+import socket
+import sqlite3
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import serial
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+
+from device_adapters.events import DecodeError
+from device_adapters.mqtt_url import MqttUrl, parse_mqtt_url
+from device_adapters.serial_protocol import MAX_LINE, decode_line
+
+log = logging.getLogger("shewu.serial_bridge")
+
+REJECTED_KEEP = 1000
+# Bytes without a newline after which the reader gives up on the line (noise + a 256-byte frame).
+MAX_RAW_LINE = 4 * MAX_LINE
+_RECEIVER_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    topic TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rejected (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    line BLOB NOT NULL
+);
+"""
+
+
+class Outbox:
+    """The on-disk queue. One instance per thread (SQLite connections are not shared)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def append(self, topic: str, payload: bytes) -> int:
+        """Store one message; durable when this returns."""
+        cur = self._db.execute(
+            "INSERT INTO outbox (topic, payload, created_at) VALUES (?, ?, ?)",
+            (topic, payload, datetime.now(UTC).isoformat()),
+        )
+        return int(cur.lastrowid or 0)
+
+    def peek(self, after_id: int, limit: int) -> list[tuple[int, str, bytes]]:
+        rows = self._db.execute(
+            "SELECT id, topic, payload FROM outbox WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit)
+        ).fetchall()
+        return [(int(r[0]), str(r[1]), bytes(r[2])) for r in rows]
+
+    def delete(self, ids: list[int]) -> None:
+        if ids:
+            self._db.executemany("DELETE FROM outbox WHERE id = ?", [(i,) for i in ids])
+
+    def pending(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
+
+    def reject(self, reason: str, detail: str, line: bytes) -> None:
+        self._db.execute("BEGIN")
+        try:
+            cur = self._db.execute(
+                "INSERT INTO rejected (at, reason, detail, line) VALUES (?, ?, ?, ?)",
+                (datetime.now(UTC).isoformat(), reason, detail, line[: 2 * MAX_LINE]),
+            )
+            self._db.execute("DELETE FROM rejected WHERE id <= ?", (int(cur.lastrowid or 0) - REJECTED_KEEP,))
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    def rejected(self, limit: int = 100) -> list[dict[str, Any]]:
+        """The latest rejected lines, newest first."""
+        rows = self._db.execute(
+            "SELECT at, reason, detail, line FROM rejected ORDER BY id DESC LIMIT ?", (limit,)
+        ).fetchall()
+        return [{"at": r[0], "reason": r[1], "detail": r[2], "line": bytes(r[3])} for r in rows]
+
+
+@dataclass
+class BridgeStats:
+    lines: int = 0
+    queued: int = 0
+    published: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    serial_connected: bool = False
+    mqtt_connected: bool = False
+    serial_opens: int = 0
+    mqtt_connects: int = 0
+
+    def copy(self) -> BridgeStats:
+        return BridgeStats(
+            self.lines,
+            self.queued,
+            self.published,
+            Counter(self.rejected),
+            self.serial_connected,
+            self.mqtt_connected,
+            self.serial_opens,
+            self.mqtt_connects,
+        )
+
+
+@dataclass
+class _Session:
+    connected: bool = False
+    refused: bool = False
+    lost: bool = False
+    acked: list[int] = field(default_factory=list)
+
+
+class SerialBridge:
+    """Serial port → outbox → MQTT. ``start()`` runs it in two daemon threads; ``stop()`` ends them.
+
+    The outbox keeps whatever is not yet acknowledged across broker outages and restarts of the
+    bridge itself.
+    """
+
+    def __init__(
+        self,
+        port: str,
+        outbox_path: str | Path,
+        mqtt_url: str | MqttUrl,
+        receiver_id: str,
+        baud: int = 115200,
+        *,
+        window: int = 64,
+        retry_delay: float = 0.2,
+        max_retry_delay: float = 5.0,
+        keepalive: int = 15,
+        ack_timeout: float = 30.0,
+        client_id: str | None = None,
+    ) -> None:
+        if not 0 < len(receiver_id) <= 32 or not _RECEIVER_CHARS.issuperset(receiver_id):
+            raise ValueError(f"receiver id {receiver_id!r} must match [A-Za-z0-9_.-]{{1,32}}")
+        if window < 1:
+            raise ValueError("window must be at least 1")
+        self.port = port
+        self.baud = baud
+        self.outbox_path = str(outbox_path)
+        self.mqtt = mqtt_url if isinstance(mqtt_url, MqttUrl) else parse_mqtt_url(mqtt_url)
+        self.receiver_id = receiver_id
+        self.window = window
+        self.retry_delay = retry_delay
+        self.max_retry_delay = max_retry_delay
+        self.keepalive = keepalive
+        self.ack_timeout = ack_timeout
+        self.client_id = client_id or f"shewu-serial-{receiver_id}"
+        self._stop = threading.Event()
+        self._new_data = threading.Event()
+        self._stats = BridgeStats()
+        self._stats_lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        Outbox(self.outbox_path).close()  # create the schema (and fail early on a bad path)
+
+    # -- control -----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._threads:
+            raise RuntimeError("already started")
+        self._stop.clear()
+        self._new_data.set()
+        self._threads = [
+            threading.Thread(target=self._reader, name=f"serial-reader-{self.receiver_id}", daemon=True),
+            threading.Thread(target=self._publisher, name=f"serial-publisher-{self.receiver_id}", daemon=True),
+        ]
+        for t in self._threads:
+            t.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout)
+        self._threads = []
+
+    def __enter__(self) -> SerialBridge:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def stats(self) -> BridgeStats:
+        with self._stats_lock:
+            return self._stats.copy()
+
+    def pending(self) -> int:
+        """Messages in the outbox not yet acknowledged by the broker."""
+        box = Outbox(self.outbox_path)
+        try:
+            return box.pending()
+        finally:
+            box.close()
+
+    def rejected(self, limit: int = 100) -> list[dict[str, Any]]:
+        box = Outbox(self.outbox_path)
+        try:
+            return box.rejected(limit)
+        finally:
+            box.close()
+
+    def _set(self, **changes: Any) -> None:
+        with self._stats_lock:
+            for k, v in changes.items():
+                setattr(self._stats, k, v)
+
+    def _add(self, name: str, n: int = 1) -> None:
+        with self._stats_lock:
+            setattr(self._stats, name, getattr(self._stats, name) + n)
+
+    # -- serial side -------------------------------------------------------------------------
+
+    def _reader(self) -> None:
+        box = Outbox(self.outbox_path)
+        delay = self.retry_delay
+        warned = False
+        try:
+            while not self._stop.is_set():
+                try:
+                    port = serial.serial_for_url(self.port, baudrate=self.baud, timeout=0.1)
+                except (serial.SerialException, OSError, ValueError) as exc:
+                    (log.debug if warned else log.warning)("serial port %s unavailable: %s", self.port, exc)
+                    warned = True
+                    self._stop.wait(delay)
+                    delay = min(delay * 2, self.max_retry_delay)
+                    continue
+                log.info("serial port %s open at %d baud", self.port, self.baud)
+                warned = False
+                delay = self.retry_delay
+                self._set(serial_connected=True)
+                self._add("serial_opens")
+                try:
+                    self._read_lines(port, box)
+                except (serial.SerialException, OSError) as exc:
+                    log.warning("serial port %s lost: %s", self.port, exc)
+                except Exception:  # e.g. the outbox disk is full: keep the bridge alive, retry
+                    log.exception("serial reader failed; reopening %s", self.port)
+                finally:
+                    self._set(serial_connected=False)
+                    with contextlib.suppress(serial.SerialException, OSError):
+                        port.close()
+                self._stop.wait(delay)
+        finally:
+            box.close()
+
+    def _read_lines(self, port: serial.SerialBase, box: Outbox) -> None:
+        buf = bytearray()
+        overflow = False
+        while not self._stop.is_set():
+            chunk = port.read(port.in_waiting or 1)
+            if not chunk:
+                continue
+            buf += chunk
+            while True:
+                nl = buf.find(b"\n")
+                if nl < 0:
+                    if len(buf) > MAX_RAW_LINE:
+                        if not overflow:
+                            self._reject(box, DecodeError("too_long", f"over {MAX_RAW_LINE} bytes"), bytes(buf))
+                        overflow = True
+                        buf.clear()
+                    break
+                line = bytes(buf[: nl + 1])
+                del buf[: nl + 1]
+                if overflow:  # the tail of an over-long line
+                    overflow = False
+                    continue
+                self._handle_line(line, box)
+
+    def _handle_line(self, line: bytes, box: Outbox) -> None:
+        if not line.strip():
+            return
+        self._add("lines")
+        try:
+            frame = decode_line(line, datetime.now(UTC))
+            topic, payload = frame.to_native(self.receiver_id)
+        except DecodeError as exc:
+            self._reject(box, exc, line)
+            return
+        except ValueError as exc:
+            self._reject(box, DecodeError("internal", str(exc)), line)
+            return
+        try:
+            box.append(topic, payload)
+        except sqlite3.Error:
+            log.error("could not store serial line in the outbox, line lost: %r", line)
+            raise
+        self._add("queued")
+        self._new_data.set()
+
+    def _reject(self, box: Outbox, exc: DecodeError, line: bytes) -> None:
+        log.warning("rejected serial line (%s: %s): %r", exc.reason, exc.detail, line[:MAX_LINE])
+        with self._stats_lock:
+            self._stats.rejected[exc.reason] += 1
+        box.reject(exc.reason, exc.detail, line)
+
+    # -- MQTT side ---------------------------------------------------------------------------
+
+    def _new_client(self, session: _Session) -> mqtt.Client:
+        client = mqtt.Client(
+            callback_api_version=CallbackAPIVersion.VERSION2,
+            client_id=self.client_id,
+            clean_session=True,
+            reconnect_on_failure=False,
+        )
+        if self.mqtt.username is not None:
+            client.username_pw_set(self.mqtt.username, self.mqtt.password)
+        if self.mqtt.tls:
+            client.tls_set()
+        client.max_inflight_messages_set(self.window)
+
+        def on_connect(c: mqtt.Client, u: Any, flags: Any, rc: Any, props: Any) -> None:
+            if rc.is_failure:
+                log.error("MQTT broker %s refused the connection: %s", self.mqtt, rc)
+                session.refused = True
+            else:
+                session.connected = True
+
+        def on_disconnect(c: mqtt.Client, u: Any, flags: Any, rc: Any, props: Any) -> None:
+            session.lost = True
+
+        def on_publish(c: mqtt.Client, u: Any, mid: int, rc: Any, props: Any) -> None:
+            session.acked.append(mid)
+
+        client.on_connect = on_connect
+        client.on_disconnect = on_disconnect
+        client.on_publish = on_publish
+        return client
+
+    def _publisher(self) -> None:
+        box = Outbox(self.outbox_path)
+        delay = self.retry_delay
+        warned = False
+        try:
+            while not self._stop.is_set():
+                session = _Session()
+                client = self._new_client(session)
+                try:
+                    client.connect(self.mqtt.host, self.mqtt.port, keepalive=self.keepalive)
+                except (OSError, ValueError) as exc:
+                    (log.debug if warned else log.warning)("MQTT broker %s unreachable: %s", self.mqtt, exc)
+                    warned = True
+                    self._stop.wait(delay)
+                    delay = min(delay * 2, self.max_retry_delay)
+                    continue
+                try:
+                    self._session(client, session, box)
+                except Exception:
+                    log.exception("MQTT publisher failed; reconnecting")
+                finally:
+                    self._set(mqtt_connected=False)
+                    try:
+                        client.disconnect()
+                        client.loop(0.01)
+                    except Exception:  # the socket may already be gone
+                        pass
+                    sock = client.socket()
+                    if sock is not None:
+                        with contextlib.suppress(OSError):
+                            sock.close()
+                if session.connected:
+                    warned = False
+                    delay = self.retry_delay
+                    if not self._stop.is_set():
+                        log.warning("MQTT connection to %s lost; outbox holds %d", self.mqtt, box.pending())
+                else:
+                    delay = min(delay * 2, self.max_retry_delay)
+                self._stop.wait(delay)
+        finally:
+            box.close()
+
+    def _session(self, client: mqtt.Client, session: _Session, box: Outbox) -> None:
+        connect_deadline = time.monotonic() + 10.0
+        inflight: dict[int, tuple[int, float]] = {}
+        last_id = 0
+        more = True
+        announced = False
+        while not self._stop.is_set():
+            rc = client.loop(timeout=0.02)
+            if rc != MQTTErrorCode.MQTT_ERR_SUCCESS or session.lost or session.refused:
+                return
+            if not session.connected:
+                if time.monotonic() > connect_deadline:
+                    log.warning("MQTT broker %s did not answer CONNECT", self.mqtt)
+                    return
+                continue
+            if not announced:
+                announced = True
+                log.info("MQTT connected to %s; outbox holds %d", self.mqtt, box.pending())
+                self._set(mqtt_connected=True)
+                self._add("mqtt_connects")
+            if session.acked:
+                done = [inflight.pop(mid)[0] for mid in session.acked if mid in inflight]
+                session.acked.clear()
+                box.delete(done)
+                self._add("published", len(done))
+            free = self.window - len(inflight)
+            if free > 0 and (more or self._new_data.is_set()):
+                self._new_data.clear()
+                rows = box.peek(last_id, free)
+                more = len(rows) == free
+                now = time.monotonic()
+                for row_id, topic, payload in rows:
+                    info = client.publish(topic, payload, qos=1)
+                    if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                        return
+                    inflight[info.mid] = (row_id, now)
+                    last_id = row_id
+            if inflight:
+                oldest = min(sent for _, sent in inflight.values())
+                if time.monotonic() - oldest > self.ack_timeout:
+                    log.warning("no PUBACK from %s for %.0f s; reconnecting", self.mqtt, self.ack_timeout)
+                    return
+
+
+# -- command line ----------------------------------------------------------------------------
+
+
+def _default_receiver_id() -> str:
+    name = "".join(c if c in _RECEIVER_CHARS else "-" for c in socket.gethostname())[:32]
+    return name or "receiver"
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    """Add the ``shewu bridge serial`` flags; ``args.func(args)`` runs the bridge."""
+    parser.add_argument("--port", required=True, help="serial port or pyserial URL, e.g. /dev/ttyUSB0")
+    parser.add_argument("--baud", type=int, default=115200, help="baud rate (default 115200)")
+    parser.add_argument("--mqtt", default="mqtt://127.0.0.1:1883", help="broker URL, mqtt://[user:pass@]host:port")
+    parser.add_argument("--outbox", default="shewu-serial-outbox.sqlite3", help="SQLite file holding unsent events")
+    parser.add_argument(
+        "--receiver-id",
+        default=_default_receiver_id(),
+        help="names this receiver in event ids, [A-Za-z0-9_.-]{1,32} (default: host name)",
+    )
+    parser.add_argument("--window", type=int, default=64, help="messages in flight before PUBACKs")
+    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ...")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level=getattr(logging, str(args.log_level).upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        bridge = SerialBridge(args.port, args.outbox, args.mqtt, args.receiver_id, args.baud, window=args.window)
+    except (ValueError, sqlite3.Error) as exc:
+        log.error("%s", exc)
+        return 2
+    done = threading.Event()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        done.set()
+
+    with contextlib.suppress(ValueError):  # ValueError: not the main thread
+        signal.signal(signal.SIGTERM, on_signal)
+    bridge.start()
+    log.info("serial bridge %s: %s → %s (outbox %s)", args.receiver_id, args.port, bridge.mqtt, args.outbox)
+    try:
+        while not done.wait(60):
+            s = bridge.stats
+            log.info(
+                "lines=%d queued=%d published=%d rejected=%d serial=%s mqtt=%s",
+                s.lines,
+                s.queued,
+                s.published,
+                sum(s.rejected.values()),
+                s.serial_connected,
+                s.mqtt_connected,
+            )
+    except KeyboardInterrupt:
+        pass
+    finally:
+        bridge.stop()
+    return 0
