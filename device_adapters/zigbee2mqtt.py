@@ -91,6 +91,15 @@ def _parse_last_seen(value: Any, received_at: datetime) -> datetime | None:
     return None
 
 
+FRIENDLY_NAME_MAX = 128  # what the gateway stores as a device id
+
+
+def _checked_name(name: str) -> str:
+    if len(name) > FRIENDLY_NAME_MAX:
+        raise DecodeError("bad_device_id", f"friendly name is {len(name)} characters, limit {FRIENDLY_NAME_MAX}")
+    return name
+
+
 class Zigbee2MqttDecoder:
     """Stateful decoder for one Zigbee2MQTT base topic. Thread-safe.
 
@@ -154,10 +163,10 @@ class Zigbee2MqttDecoder:
             if prev == "set" or prev == "get":
                 return []
             if last == "availability":
-                return self._availability(rest[:slash], payload, received_at)
+                return self._availability(_checked_name(rest[:slash]), payload, received_at)
             if last == "action" and not payload.lstrip().startswith(b"{"):
-                return self._legacy_action(rest[:slash], payload, received_at, retained)
-        return self._state(rest, payload, received_at, retained)
+                return self._legacy_action(_checked_name(rest[:slash]), payload, received_at, retained)
+        return self._state(_checked_name(rest), payload, received_at, retained)
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -299,7 +308,11 @@ class Zigbee2MqttDecoder:
                 mem.levels[key] = active
                 if active and before is not True:
                     emit(rule.kind, self._event_value(rule, obj, value))
-                elif not active and before is True and rule.clear_kind is not None:
+                elif not active and before is not False and rule.clear_kind is not None:
+                    # After true, and also when this process has not seen the device yet (a
+                    # restart, or another gateway instance saw the leak): the gateway only
+                    # notes a clear on a ticket that is open, so an extra one costs nothing,
+                    # while a missed one leaves a dried-up leak looking wet.
                     emit(rule.clear_kind, value)
         if not events:
             events.append(
@@ -314,6 +327,9 @@ class Zigbee2MqttDecoder:
             if (t is int or t is float) and rule.threshold is not None:
                 return bool(value < rule.threshold)
             return None
+        t = type(value)
+        if not any(type(v) is t for v in rule.values):
+            return None  # a value of the wrong type says nothing about the state
         return rule.matches(value)
 
     @staticmethod

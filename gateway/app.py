@@ -16,6 +16,7 @@ from gateway.api.limits import BodySizeLimit
 from gateway.api.routes import devices, live, orders, system
 from gateway.clock import Clock, utc_now
 from gateway.config import Settings
+from gateway.live_bus import LiveBus
 from gateway.runtime import Runtime
 from gateway.storage.db import create_schema, make_engine
 
@@ -58,6 +59,9 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
             # convoy effect) and receiving, not processing, caps throughput. A shorter interval
             # measured about 15 % more messages/s on bench/ingest_throughput.py.
             sys.setswitchinterval(SWITCH_INTERVAL_S)
+            runtime.bus = LiveBus(mqtt_url=settings.mqtt_url, instance_id=settings.instance_id,
+                                  deliver=runtime.hub.publish, protocol=settings.mqtt_protocol)
+            runtime.bus.start()
             runtime.ingest = build_ingest(runtime)
             runtime.ingest.start()  # type: ignore[attr-defined]
         try:
@@ -65,6 +69,8 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
         finally:
             if runtime.ingest is not None:
                 await asyncio.to_thread(runtime.ingest.stop)  # type: ignore[attr-defined]
+            if runtime.bus is not None:
+                runtime.bus.stop()
             engine.dispose()
 
     app = FastAPI(

@@ -176,6 +176,9 @@ class Ingest:
             self._process_with_retry(batch)
 
     def _process_with_retry(self, batch: list[Received]) -> None:
+        """Commit the batch, or find out why not. A message the database refuses on its own
+        (a poison message) is dead-lettered and acknowledged; while the database itself is
+        down, nothing is acknowledged and the batch is retried with backoff."""
         delay = 0.2
         while not self._stopping.is_set():
             try:
@@ -183,24 +186,27 @@ class Ingest:
                 self.db_ok = True
                 return
             except SQLAlchemyError as exc:
-                self.db_ok = False
                 self._metrics.record_failure()
-                log.error("ingest batch of %d not committed (%s); retrying, not acknowledged", len(batch), exc)
-                if len(batch) > 1 and self._isolate(batch):
-                    return
-                time.sleep(delay)
-                delay = min(delay * 2, 5.0)
+                log.error("ingest batch of %d not committed (%s); isolating", len(batch), exc)
+            if self._isolate(batch):
+                self.db_ok = True
+                return
+            self.db_ok = False
+            log.error("database unavailable; %d messages wait unacknowledged, retry in %.1fs", len(batch), delay)
+            self._stopping.wait(delay)
+            delay = min(delay * 2, 5.0)
 
     def _isolate(self, batch: list[Received]) -> bool:
-        """One message may be what the database refuses: apply them one at a time, dead-letter
-        only the ones that fail alone. Answers False when the database itself is down."""
-        for item in batch:
+        """Apply the messages one at a time and dead-letter only those that fail alone.
+        Answers False when even a dead letter cannot be written: the database is down."""
+        for i, item in enumerate(batch):
             try:
                 self._process([item])
             except SQLAlchemyError as exc:
                 try:
                     self._dead_letter_only(item, "store_failed", str(exc)[:900])
                 except SQLAlchemyError:
+                    del batch[:i]  # those before i are committed and acknowledged
                     return False
         return True
 

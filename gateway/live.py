@@ -39,16 +39,14 @@ class LiveHub:
             try:
                 queue.put_nowait(text)
             except asyncio.QueueFull:
-                log.warning("live client too slow; dropping it so it reconnects and resyncs")
+                log.warning("live client too slow; closing it so it reconnects and resyncs")
                 self._clients.discard(queue)
-                queue.put_nowait(None) if not queue.full() else None
+                while not queue.empty():  # make room for the close sentinel
+                    queue.get_nowait()
+                queue.put_nowait(None)
 
     def publish(self, message: dict[str, Any]) -> None:
-        """Call from the event loop's thread."""
-        self._fanout(json.dumps(message, ensure_ascii=False, separators=(",", ":")))
-
-    def publish_threadsafe(self, message: dict[str, Any]) -> None:
-        """Call from any thread (ingest's worker)."""
+        """Call from any thread: the fan-out itself runs on the event loop."""
         loop = self._loop
         if loop is None or loop.is_closed():
             return

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from gateway.clock import Clock, utc_now
+from gateway.clock import Clock, iso, utc_now
 from gateway.config import Settings
 from gateway.live import LiveHub
 from gateway.metrics import Metrics
@@ -21,11 +21,17 @@ class Runtime:
     metrics: Metrics = field(default_factory=Metrics)
     hub: LiveHub = field(default_factory=LiveHub)
     ingest: Any = None  # gateway.ingest.Ingest when MQTT ingest runs
+    bus: Any = None  # gateway.live_bus.LiveBus: changes to and from the other instances
 
-    def broadcast_committed(self, messages: list[dict[str, Any]]) -> None:
+    def broadcast(self, event: str, order: dict[str, Any]) -> None:
+        """Show a committed order change on every board: this instance's, and through the
+        live bus the other instances'. Safe to call from any thread."""
+        message = {"type": "order", "event": event, "now": iso(self.clock()), "order": order}
+        self.hub.publish(message)
+        if self.bus is not None:
+            self.bus.publish(message)
+
+    def broadcast_committed(self, changes: list[dict[str, Any]]) -> None:
         """Ingest's worker thread calls this after a commit."""
-        now = self.clock()
-        from gateway.clock import iso
-
-        for m in messages:
-            self.hub.publish_threadsafe({"type": "order", "event": m["event"], "now": iso(now), "order": m["order"]})
+        for change in changes:
+            self.broadcast(change["event"], change["order"])

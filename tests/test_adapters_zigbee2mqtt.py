@@ -173,7 +173,8 @@ def aqara(water_leak: bool, battery: int = 100) -> bytes:
 
 def test_aqara_leak_edges_with_cached_state_repeats(dec: Zigbee2MqttDecoder) -> None:
     topic = "zigbee2mqtt/elder-101/bathroom/leak"
-    assert kinds(dec.decode(topic, aqara(False), T0)) == [EventKind.TELEMETRY]
+    # first sight of a dry sensor: one clear (see test_first_dry_state_is_a_clear_once)
+    assert kinds(dec.decode(topic, aqara(False), T0)) == [EventKind.LEAK_CLEARED]
     wet = dec.decode(topic, aqara(True), T0 + timedelta(minutes=1))
     assert kinds(wet) == [EventKind.LEAK]
     assert wet[0].value is True
@@ -193,9 +194,12 @@ def test_first_message_already_wet_is_a_leak(dec: Zigbee2MqttDecoder) -> None:
     assert kinds(events) == [EventKind.LEAK]
 
 
-def test_dry_without_a_known_leak_is_not_leak_cleared(dec: Zigbee2MqttDecoder) -> None:
-    events = dec.decode("zigbee2mqtt/elder-101/bathroom/leak", aqara(False), T0)
-    assert kinds(events) == [EventKind.TELEMETRY]
+def test_first_dry_state_is_a_clear_once(dec: Zigbee2MqttDecoder) -> None:
+    """This process may not have seen the leak (a restart, another instance): the first dry
+    state clears once, later ones are telemetry."""
+    topic = "zigbee2mqtt/elder-101/bathroom/leak"
+    assert kinds(dec.decode(topic, aqara(False), T0)) == [EventKind.LEAK_CLEARED]
+    assert kinds(dec.decode(topic, aqara(False), T0 + timedelta(minutes=1))) == [EventKind.TELEMETRY]
 
 
 def test_state_is_per_device(dec: Zigbee2MqttDecoder) -> None:
@@ -221,7 +225,7 @@ def sonoff(**kw: Any) -> bytes:
 
 def test_sonoff_battery_low_and_tamper_rising_edges(dec: Zigbee2MqttDecoder) -> None:
     topic = "zigbee2mqtt/elder-103/kitchen/leak"
-    assert kinds(dec.decode(topic, sonoff(water_leak=False), T0)) == [EventKind.TELEMETRY]
+    assert kinds(dec.decode(topic, sonoff(water_leak=False), T0)) == [EventKind.LEAK_CLEARED]  # first sight
     low = dec.decode(topic, sonoff(water_leak=False, battery_low=True, battery=12), T0)
     assert kinds(low) == [EventKind.BATTERY_LOW]
     assert low[0].value == 12  # battery % when known
@@ -245,7 +249,8 @@ def test_leak_and_tamper_in_one_message_give_both_events(dec: Zigbee2MqttDecoder
 def test_battery_percentage_threshold_in_generic_profile() -> None:
     dec = Zigbee2MqttDecoder()
     topic = "zigbee2mqtt/some/unknown/leak"
-    assert kinds(dec.decode(topic, js({"battery": 40, "water_leak": False}), T0)) == [EventKind.TELEMETRY]
+    first = dec.decode(topic, js({"battery": 40, "water_leak": False}), T0)
+    assert kinds(first) == [EventKind.LEAK_CLEARED]  # first sight of a dry sensor
     low = dec.decode(topic, js({"battery": 8, "water_leak": False}), T0)
     assert kinds(low) == [EventKind.BATTERY_LOW]
     assert low[0].value == 8
@@ -425,3 +430,12 @@ def test_memory_is_bounded() -> None:
         dec.decode(f"zigbee2mqtt/dev{i}", js({"water_leak": True}), T0)
     assert len(dec._memory) == 3
     assert "dev9" in dec._memory
+
+
+def test_friendly_name_longer_than_a_device_id_is_refused(dec: Zigbee2MqttDecoder) -> None:
+    name = "x" * 129
+    for topic in (f"zigbee2mqtt/{name}", f"zigbee2mqtt/{name}/availability"):
+        with pytest.raises(DecodeError) as err:
+            dec.decode(topic, b'{"action":"emergency","state":"online"}', T0)
+        assert err.value.reason == "bad_device_id"
+    assert dec.decode(f"zigbee2mqtt/{'y' * 128}", b'{"action":"emergency"}', T0)[0].kind is EventKind.SOS

@@ -180,25 +180,55 @@ def test_broker_restart_mid_run_loses_nothing(
     assert gw.get("/api/deadletters") == []
 
 
+async def collect_opened(port: int, want: int, into: set[str], ready: asyncio.Event) -> None:
+    async with websockets.connect(f"ws://127.0.0.1:{port}/api/live") as ws:
+        json.loads(await ws.recv())  # snapshot
+        ready.set()
+        while len(into) < want:
+            msg = json.loads(await ws.recv())
+            if msg["type"] == "order" and msg["event"] == "opened":
+                into.add(msg["order"]["device_id"])
+
+
 @pytest.mark.postgres
 def test_two_instances_on_one_shared_subscription_and_postgres_never_double(
     gateway_factory: Callable[..., GatewayProcess],
 ) -> None:
+    """One order per alarm however the broker splits the messages, and a board on either
+    instance sees every order (the live feed fans out between instances over MQTT)."""
     if not postgres_available():
         pytest.skip("PostgreSQL is not running")
     with fresh_postgres() as pg:
         a = gateway_factory(instance_id="gw-a", db_url=pg, shared_group="shewu").start()
         b = gateway_factory(instance_id="gw-b", db_url=pg, shared_group="shewu").start()
         devices, repeats = 40, 5
-        with publisher(a.mqtt_url) as pub:
-            for r in range(repeats):
-                for d in range(devices):
-                    publish(pub, f"zigbee2mqtt/pair-{d}", {"action": "emergency", "seq": r})
+        seen_a: set[str] = set()
+        seen_b: set[str] = set()
+
+        async def run() -> None:
+            ready_a, ready_b = asyncio.Event(), asyncio.Event()
+            boards = asyncio.gather(collect_opened(a.port, devices, seen_a, ready_a),
+                                    collect_opened(b.port, devices, seen_b, ready_b))
+            await ready_a.wait()
+            await ready_b.wait()
+
+            def send() -> None:
+                with publisher(a.mqtt_url) as pub:
+                    for r in range(repeats):
+                        for d in range(devices):
+                            publish(pub, f"zigbee2mqtt/pair-{d}", {"action": "emergency", "seq": r})
+
+            await asyncio.to_thread(send)
+            await asyncio.wait_for(boards, 60)
+
+        asyncio.run(run())
         wait_until(lambda: a.metric("shewu_messages_in_total") + b.metric("shewu_messages_in_total")
                    >= devices * repeats, timeout=60, what="all messages")
         assert a.metric("shewu_messages_in_total") > 0 and b.metric("shewu_messages_in_total") > 0
         result = orders(a)
         assert len(result) == devices
         assert all(o["event_count"] == repeats for o in result)
+        expected = {f"pair-{d}" for d in range(devices)}
+        assert seen_a == expected and seen_b == expected
         a.stop()
         b.stop()

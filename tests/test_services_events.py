@@ -146,3 +146,18 @@ def test_concurrent_writers_open_one_order(engine: Engine) -> None:
     assert errors == []
     [order] = orders(engine)
     assert order.event_count == n
+
+
+def test_late_messages_do_not_roll_device_state_back(engine: Engine) -> None:
+    apply(engine, [ev(EventKind.AVAILABILITY, device="d2", at=T0, value="online", raw={"battery": 80})])
+    # an "offline" from five minutes earlier arrives late (e.g. from a receiver's outbox)
+    apply(engine, [ev(EventKind.AVAILABILITY, device="d2", at=T0 - timedelta(minutes=5), value="offline",
+                      raw={"battery": 95})])
+    # and inside one batch, the newest reading wins whatever the order
+    apply(engine, [ev(EventKind.TELEMETRY, device="d3", at=T0, raw={"battery": 50}),
+                   ev(EventKind.TELEMETRY, device="d3", at=T0 - timedelta(minutes=1), raw={"battery": 70})])
+    with session(engine) as s:
+        d2, d3 = s.get(DeviceStatus, "d2"), s.get(DeviceStatus, "d3")
+    assert d2 is not None and d3 is not None
+    assert (d2.availability, d2.battery, d2.messages) == ("online", 80, 2)
+    assert (d3.battery, d3.messages) == (50, 2)

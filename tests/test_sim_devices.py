@@ -87,6 +87,7 @@ def test_z2m_messages_decode_to_the_intended_events() -> None:
         (radar, "heartbeat", [EventKind.TELEMETRY]),
         (radar, "fall", [EventKind.FALL]),
         (radar, "heartbeat", [EventKind.TELEMETRY]),  # the fall alarm has reset
+        (leak, "heartbeat", [EventKind.LEAK_CLEARED]),  # first sight of a dry sensor clears once
         (leak, "heartbeat", [EventKind.TELEMETRY]),
         (leak, "leak", [EventKind.LEAK]),
         (leak, "heartbeat", [EventKind.TELEMETRY]),  # still wet: cached state, no second leak

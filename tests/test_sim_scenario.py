@@ -125,6 +125,7 @@ def test_runner_calls_on_step_and_can_force_a_format() -> None:
 def test_shipped_scenarios_raise_what_they_promise() -> None:
     assert decoded_alarms(play("flaky_sos")[1]) == [("elder-201-sos", EventKind.SOS)] * 3
     assert decoded_alarms(play("leak_then_cleared")[1]) == [
+        ("elder-302-leak", EventKind.LEAK_CLEARED),  # first sight of the dry sensor
         ("elder-302-leak", EventKind.LEAK),
         ("elder-302-leak", EventKind.LEAK_CLEARED),
     ]

@@ -38,23 +38,25 @@ def event_time(event: DeviceEvent, now: datetime) -> datetime:
 
 
 def _status_row(rows: dict[str, dict[str, Any]], event: DeviceEvent, now: datetime) -> None:
-    row = rows.get(event.device_id)
+    """Fold one event into its device's row for this batch; the newest reading wins."""
     seen = event_time(event, now)
+    row = rows.get(event.device_id)
     if row is None:
         row = rows[event.device_id] = {"device_id": event.device_id, "last_seen": seen, "messages": 0}
-    elif seen > row["last_seen"]:
-        row["last_seen"] = seen
     row["messages"] += 1
+    if seen < row["last_seen"]:
+        return
+    row["last_seen"] = seen
     row["last_kind"] = event.kind.value
     raw = event.raw
     for name in ("battery", "linkquality"):
         value = raw.get(name)
-        if isinstance(value, int | float) and not isinstance(value, bool):
+        if value.__class__ is int or value.__class__ is float:
             row[name] = float(value)
     if event.kind is EventKind.AVAILABILITY and isinstance(event.value, str):
         row["availability"] = event.value
-    elif "availability" not in row:
-        row["availability"] = "online"
+    else:
+        row["availability"] = "online"  # it just spoke
 
 
 def _timeline_reading(event: DeviceEvent) -> dict[str, Any]:

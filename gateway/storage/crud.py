@@ -46,16 +46,21 @@ def get_device_status(session: Session, *, device_id: str) -> DeviceStatus | Non
     return session.get(DeviceStatus, device_id)
 
 
-_UPSERT_STATUS = """
+# Everything moves forward only: a message older than what is stored (late from a receiver's
+# outbox, or redelivered) counts as a message but changes no state.
+_FORWARD = "(device_status.last_seen IS NULL OR excluded.last_seen >= device_status.last_seen)"
+_UPSERT_STATUS = f"""
 INSERT INTO device_status (device_id, last_seen, last_kind, availability, battery, linkquality, messages)
-VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p})
+VALUES ({{p}}, {{p}}, {{p}}, {{p}}, {{p}}, {{p}}, {{p}})
 ON CONFLICT (device_id) DO UPDATE SET
-  last_seen = CASE WHEN device_status.last_seen IS NULL OR excluded.last_seen > device_status.last_seen
-                   THEN excluded.last_seen ELSE device_status.last_seen END,
-  last_kind = excluded.last_kind,
-  availability = COALESCE(excluded.availability, device_status.availability),
-  battery = COALESCE(excluded.battery, device_status.battery),
-  linkquality = COALESCE(excluded.linkquality, device_status.linkquality),
+  last_seen = CASE WHEN {_FORWARD} THEN excluded.last_seen ELSE device_status.last_seen END,
+  last_kind = CASE WHEN {_FORWARD} THEN excluded.last_kind ELSE device_status.last_kind END,
+  availability = CASE WHEN {_FORWARD} THEN COALESCE(excluded.availability, device_status.availability)
+                 ELSE device_status.availability END,
+  battery = CASE WHEN {_FORWARD} THEN COALESCE(excluded.battery, device_status.battery)
+            ELSE device_status.battery END,
+  linkquality = CASE WHEN {_FORWARD} THEN COALESCE(excluded.linkquality, device_status.linkquality)
+                ELSE device_status.linkquality END,
   messages = device_status.messages + excluded.messages
 """
 

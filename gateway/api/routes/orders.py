@@ -8,7 +8,6 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
 from gateway.api.deps import NowDep, RuntimeDep, SessionDep
-from gateway.clock import iso
 from gateway.domain.orders import Action, IllegalTransition
 from gateway.services.order_actions import OrderNotFound, act
 from gateway.storage import crud
@@ -62,5 +61,5 @@ def act_on_order(
         raise HTTPException(409, exc.reason) from exc
     session.commit()
     out = order_json(order, now)
-    runtime.hub.publish({"type": "order", "event": "updated", "now": iso(now), "order": out})
+    runtime.broadcast("updated", out)
     return out

@@ -1,0 +1,114 @@
+"""Ingest when the database refuses: a poison message is dead-lettered alone, and while the
+database is down nothing is acknowledged. No broker needed: batches are fed directly."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from device_adapters.events import DeviceEvent, EventKind
+from gateway.ingest import Ingest, Received
+from gateway.live import LiveHub
+from gateway.metrics import Metrics
+from gateway.storage.db import create_schema, make_engine, session
+from gateway.storage.models import DeadLetter, Order
+
+T0 = datetime(2026, 11, 28, 4, 0, tzinfo=UTC)
+
+
+class TopicDecoder:
+    """Test double: the topic names the device; the payload names the kind."""
+
+    def subscriptions(self) -> list[str]:
+        return ["t/#"]
+
+    def decode(self, topic: str, payload: bytes, received_at: datetime, *, retained: bool = False) -> list[DeviceEvent]:
+        return [DeviceEvent(device_id=topic[2:], kind=EventKind(payload.decode()), at=received_at, source="native")]
+
+
+class RecordingIngest(Ingest):
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(mqtt_url="mqtt://127.0.0.1:1", client_id="t", engine=engine, decoder=TopicDecoder(),  # type: ignore[arg-type]
+                         metrics=Metrics(), clock=lambda: T0)
+        self.acked: list[int] = []
+
+    def _ack(self, batch: list[Received]) -> None:
+        self.acked.extend(item.mid for item in batch)
+
+
+def msg(mid: int, device: str, kind: str = "sos") -> Received:
+    return Received(0, mid, 1, f"t/{device}", kind.encode(), False, time.monotonic())
+
+
+@pytest.mark.postgres
+def test_a_poison_message_alone_is_dead_lettered_and_the_rest_go_on(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite does not enforce column lengths")
+    ingest = RecordingIngest(engine)
+    too_long = "x" * 300  # longer than the device_id column
+    ingest._process_with_retry([msg(1, too_long)])
+    ingest._process_with_retry([msg(2, "ok-1"), msg(3, too_long), msg(4, "ok-2")])
+    assert ingest.acked == [1, 2, 3, 4]
+    with session(engine) as s:
+        assert sorted(o.device_id for o in s.exec(select(Order))) == ["ok-1", "ok-2"]
+        dead = s.exec(select(DeadLetter)).all()
+    assert [d.reason for d in dead] == ["store_failed", "store_failed"]
+    assert ingest.db_ok
+
+
+def test_while_the_database_is_down_nothing_is_acknowledged() -> None:
+    engine = make_engine("postgresql://nobody@127.0.0.1:1/none")  # nothing listens there
+    ingest = RecordingIngest(engine)
+    done = threading.Event()
+    worker = threading.Thread(target=lambda: (ingest._process_with_retry([msg(1, "a"), msg(2, "b")]), done.set()))
+    worker.start()
+    deadline = time.monotonic() + 10
+    while ingest._metrics.batch_failures < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert ingest._metrics.batch_failures >= 2  # it keeps retrying
+    assert not ingest.db_ok and ingest.acked == [] and not done.is_set()
+    ingest._stopping.set()
+    worker.join(10)
+    assert ingest.acked == []
+
+
+def test_database_back_after_an_outage_commits_and_acks(db_url: str) -> None:
+    engine = make_engine(db_url)
+    ingest = RecordingIngest(engine)  # no schema yet: every statement fails, like a database that is down
+    worker = threading.Thread(target=ingest._process_with_retry, args=([msg(1, "late-1"), msg(2, "late-2")],))
+    worker.start()
+    deadline = time.monotonic() + 10
+    while ingest._metrics.batch_failures < 1 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert ingest.acked == []
+    create_schema(engine)  # the database is back
+    worker.join(15)
+    assert ingest.acked == [1, 2]
+    with session(engine) as s:
+        assert sorted(o.device_id for o in s.exec(select(Order))) == ["late-1", "late-2"]
+    engine.dispose()
+
+
+async def test_a_board_that_falls_behind_is_closed_so_it_resyncs() -> None:
+    hub = LiveHub()
+    hub.bind(asyncio.get_running_loop())
+    slow = hub.subscribe()
+    fast = hub.subscribe()
+    for i in range(2100):  # more than a client's queue holds
+        hub.publish({"n": i})
+        if i % 100 == 0:
+            await asyncio.sleep(0)
+            while not fast.empty():
+                fast.get_nowait()
+    await asyncio.sleep(0)
+    assert hub.client_count == 1  # the slow one was dropped
+    items = []
+    while not slow.empty():
+        items.append(slow.get_nowait())
+    assert items[-1] is None  # and told to close
