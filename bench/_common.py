@@ -22,21 +22,37 @@ TOPICS = ["zigbee2mqtt/#", "shewu/v1/+/event"]
 
 
 class ProcStats:
-    """CPU seconds and resident memory of a running process, from /proc."""
+    """CPU seconds and resident memory of a running process and its children (the gateway's
+    ingest worker), from /proc."""
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
+        self._cpu: dict[int, float] = {}
         self.cpu0 = self.cpu()
 
+    def pids(self) -> list[int]:
+        children = Path(f"/proc/{self.pid}/task/{self.pid}/children")
+        kids = [int(p) for p in children.read_text().split()] if children.exists() else []
+        return [self.pid, *kids]
+
     def cpu(self) -> float:
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        for pid in self.pids():  # remember each one's last reading: a child may exit first
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except FileNotFoundError:
+                continue
+            self._cpu[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return sum(self._cpu.values())
 
     def rss_mb(self) -> float:
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return 0.0
+        total = 0.0
+        for pid in self.pids():
+            try:
+                lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+            except FileNotFoundError:
+                continue
+            total += next((int(x.split()[1]) / 1024 for x in lines if x.startswith("VmRSS:")), 0.0)
+        return total
 
     def cpu_used(self) -> float:
         return self.cpu() - self.cpu0

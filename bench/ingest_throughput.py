@@ -21,8 +21,9 @@ from pathlib import Path
 from _common import ROOT, GatewayProcess, Mosquitto, ProcStats, pre_publish
 
 
-def run_plain(url: str, messages: int) -> dict[str, float]:
-    base = [sys.executable, str(ROOT / "bench" / "plain_subscriber.py"), "--url", url, "--client-id", "bench-plain"]
+def run_plain(url: str, messages: int, protocol: int) -> dict[str, float]:
+    base = [sys.executable, str(ROOT / "bench" / "plain_subscriber.py"), "--url", url, "--client-id", "bench-plain",
+            "--protocol", str(protocol)]
     subprocess.run([*base, "--expect", "0"], check=True, capture_output=True)  # create the session
     pre_publish(url, messages)
     proc = subprocess.Popen([*base, "--expect", str(messages)], stdout=subprocess.PIPE, text=True)
@@ -41,8 +42,8 @@ def run_plain(url: str, messages: int) -> dict[str, float]:
             "cpu_s": cpu, "rss_mb": rss}
 
 
-def run_gateway(url: str, db_url: str, messages: int, log_dir: Path) -> dict[str, float]:
-    gw = GatewayProcess(mqtt_url=url, db_url=db_url, log_dir=log_dir, instance_id="bench-gateway")
+def run_gateway(url: str, db_url: str, messages: int, log_dir: Path, protocol: int) -> dict[str, float]:
+    gw = GatewayProcess(mqtt_url=url, db_url=db_url, log_dir=log_dir, instance_id="bench-gateway", protocol=protocol)
     gw.start()
     gw.stop()  # the broker now keeps its session and queues for it
     pre_publish(url, messages)
@@ -72,18 +73,22 @@ def run_gateway(url: str, db_url: str, messages: int, log_dir: Path) -> dict[str
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--messages", type=int, default=60000)
+    ap.add_argument("--mqtt-protocol", type=int, choices=(4, 5), default=5,
+                    help="MQTT protocol for both consumers: 5 (the gateway's default) or 4 (3.1.1)")
     ap.add_argument("--db", default="", help="database URL for the gateway (default: a fresh SQLite file)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="shewu-bench-") as tmp:
         work = Path(tmp)
         broker = Mosquitto(work / "broker", persistence=False).start()
         try:
-            plain = run_plain(broker.url, args.messages)
+            plain = run_plain(broker.url, args.messages, args.mqtt_protocol)
             db_url = args.db or f"sqlite:///{work / 'bench.db'}"
-            gateway = run_gateway(broker.url, db_url, args.messages, work)
+            gateway = run_gateway(broker.url, db_url, args.messages, work, args.mqtt_protocol)
         finally:
             broker.stop()
-    print(f"\nIngest throughput, {args.messages} queued heartbeat/telemetry messages (half native, half Zigbee2MQTT)")
+    protocol = "MQTT 5" if args.mqtt_protocol == 5 else "MQTT 3.1.1"
+    print(f"\nIngest throughput ({protocol}), {args.messages} queued QoS 1 heartbeat/telemetry messages "
+          "(half native, half Zigbee2MQTT)")
     print(f"{'consumer':<34}{'messages':>10}{'seconds':>10}{'msg/s':>10}{'CPU s':>8}{'RSS MB':>8}")
     for name, r in (("plain paho QoS 1 subscriber", plain), (f"shewu gateway ({args.db or 'SQLite'})", gateway)):
         print(f"{name:<34}{int(r['messages']):>10}{r['seconds']:>10.2f}{r['rate']:>10.0f}{r['cpu_s']:>8.1f}"

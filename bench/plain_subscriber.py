@@ -31,6 +31,7 @@ def main() -> None:
     ap.add_argument("--client-id", required=True)
     ap.add_argument("--expect", type=int, required=True)
     ap.add_argument("--timeout", type=float, default=300)
+    ap.add_argument("--protocol", type=int, choices=(4, 5), default=5)
     ap.add_argument("--record", default="", help="record receive times of native events from devices with this prefix")
     args = ap.parse_args()
     host, port = args.url.removeprefix("mqtt://").split(":")
@@ -42,7 +43,7 @@ def main() -> None:
     prefix = f"shewu/v1/{args.record}" if args.record else ""
 
     def on_connect(client: mqtt.Client, _u: object, _f: object, rc: object, _p: object) -> None:
-        client.subscribe([(t, SubscribeOptions(qos=1)) for t in TOPICS])
+        client.subscribe([(t, SubscribeOptions(qos=1)) for t in TOPICS] if v5 else [(t, 1) for t in TOPICS])
 
     def on_subscribe(*_a: object) -> None:
         subscribed.set()
@@ -59,13 +60,18 @@ def main() -> None:
         if args.expect and received >= args.expect:
             done.set()
 
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=args.client_id, protocol=mqtt.MQTTv5)
+    v5 = args.protocol == 5
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=args.client_id,
+                         protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311, clean_session=None if v5 else False)
     client.on_connect = on_connect
     client.on_subscribe = on_subscribe
     client.on_message = on_message
-    props = Properties(PacketTypes.CONNECT)
-    props.SessionExpiryInterval = 3600
-    client.connect(host, int(port), clean_start=False, properties=props)
+    if v5:
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = 3600
+        client.connect(host, int(port), clean_start=False, properties=props)
+    else:
+        client.connect(host, int(port))
     client.loop_start()
     subscribed.wait(10)
     print(json.dumps({"ready": True}), flush=True)

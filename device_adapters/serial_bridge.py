@@ -36,6 +36,7 @@ import serial
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
 from device_adapters.events import DecodeError
+from device_adapters.mqtt_socket import disable_nagle
 from device_adapters.mqtt_url import MqttUrl, parse_mqtt_url
 from device_adapters.serial_protocol import MAX_LINE, decode_line
 
@@ -345,6 +346,7 @@ class SerialBridge:
             clean_session=True,
             reconnect_on_failure=False,
         )
+        disable_nagle(client)
         if self.mqtt.username is not None:
             client.username_pw_set(self.mqtt.username, self.mqtt.password)
         if self.mqtt.tls:

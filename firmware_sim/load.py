@@ -74,7 +74,13 @@ class HeartbeatPool:
     speaks Zigbee2MQTT, the others the native topic. Each native message has a unique id."""
 
     def __init__(
-        self, devices: int, *, z2m_base: str = "zigbee2mqtt", z2m_every: int = 2, prefix: str = "bench-dev-"
+        self,
+        devices: int,
+        *,
+        z2m_base: str = "zigbee2mqtt",
+        z2m_every: int = 2,
+        prefix: str = "bench-dev-",
+        qos: int = 1,
     ) -> None:
         if devices < 1:
             raise ValueError("devices must be at least 1")
@@ -84,6 +90,7 @@ class HeartbeatPool:
         self.ids = [f"{prefix}{i}" for i in range(devices)]
         self.run_tag = uuid.uuid4().hex[:6]
         self.count = 0
+        self.qos = qos
 
     def next(self) -> Message:
         n = self.count
@@ -94,7 +101,7 @@ class HeartbeatPool:
         linkquality = 60 + (n * 7) % 150
         if i % self.z2m_every == 0:
             state = {"battery": battery, "battery_low": False, "linkquality": linkquality}
-            return Message(f"{self.z2m_base}/{device_id}", z2m_json(state))
+            return Message(f"{self.z2m_base}/{device_id}", z2m_json(state), self.qos)
         topic, payload = encode_native(
             device_id,
             EventKind.HEARTBEAT,
@@ -103,7 +110,7 @@ class HeartbeatPool:
             model="SW-SOS-1",
             data={"battery": battery, "rssi": -40 - linkquality // 5},
         )
-        return Message(topic, payload)
+        return Message(topic, payload, self.qos)
 
 
 def alarm_message(device_id: str, msg_id: str) -> Message:
@@ -134,6 +141,7 @@ def run_load(
     drain_timeout: float = 30.0,
     stop: threading.Event | None = None,
     publisher: MqttPublisher | None = None,
+    telemetry_qos: int = 1,
 ) -> LoadResult:
     """Publish ``int(rate * duration)`` heartbeats and ``int(alarm_rate * duration)`` SOS alarms,
     evenly paced over ``duration`` seconds, then wait up to ``drain_timeout`` s for the broker's
@@ -148,7 +156,7 @@ def run_load(
     max_pending = max(1, min(max_pending, 60_000))
     own_publisher = publisher is None
     pub = publisher or MqttPublisher(mqtt_url, client_id=new_client_id("shewu-load"))
-    pool = HeartbeatPool(devices, z2m_base=z2m_base)
+    pool = HeartbeatPool(devices, z2m_base=z2m_base, qos=telemetry_qos)
     total_hb = int(rate * duration)
     total_alarms = int(alarm_rate * duration)
     alarm_tag = uuid.uuid4().hex[:6]

@@ -17,6 +17,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
+from device_adapters.mqtt_socket import disable_nagle
 from device_adapters.mqtt_url import parse_mqtt_url
 from firmware_sim.devices import SimDevice
 from firmware_sim.encoding import DEFAULT_Z2M_BASE, Message, encode
@@ -55,6 +56,7 @@ class MqttPublisher:
             self.client.tls_set()
         self.client.max_inflight_messages_set(max_inflight)
         self.client.max_queued_messages_set(0)
+        disable_nagle(self.client)
         self._lock = threading.Lock()
         self._acked_cond = threading.Condition(self._lock)
         self._connected = threading.Event()

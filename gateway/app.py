@@ -12,10 +12,14 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from dashboard import STATIC_DIR
+from device_adapters.decoder import MessageDecoder
 from gateway.api.limits import BodySizeLimit
 from gateway.api.routes import devices, live, orders, system
 from gateway.clock import Clock, utc_now
 from gateway.config import Settings
+from gateway.ingest import Ingest
+from gateway.ingest_batch import BatchProcessor, Processor
+from gateway.ingest_worker import ProcessorProcess
 from gateway.live_bus import LiveBus
 from gateway.runtime import Runtime
 from gateway.storage.db import create_schema, make_engine
@@ -25,23 +29,28 @@ log = logging.getLogger(__name__)
 SWITCH_INTERVAL_S = 0.0005
 
 
-def build_ingest(runtime: Runtime) -> object:
-    from device_adapters.decoder import MessageDecoder
-    from gateway.ingest import Ingest
-
+def build_ingest(runtime: Runtime) -> Ingest:
     s = runtime.settings
+    decoder = MessageDecoder(z2m_base=s.z2m_base, max_payload=s.max_payload)
+    processor: Processor
+    if s.ingest_worker == "process":
+        worker = ProcessorProcess(db_url=s.db_url, z2m_base=s.z2m_base, max_payload=s.max_payload)
+        worker.start()
+        runtime.stoppers.append(worker.stop)
+        processor = worker
+    else:
+        processor = BatchProcessor(engine=runtime.engine, decoder=decoder, clock=runtime.clock,
+                                   max_payload=s.max_payload)
     return Ingest(
         mqtt_url=s.mqtt_url,
         client_id=s.instance_id,
-        engine=runtime.engine,
-        decoder=MessageDecoder(z2m_base=s.z2m_base, max_payload=s.max_payload),
+        processor=processor,
+        topics=decoder.subscriptions(),
         metrics=runtime.metrics,
-        clock=runtime.clock,
         on_committed=runtime.broadcast_committed,
         shared_group=s.shared_group,
         protocol=s.mqtt_protocol,
         batch_max=s.batch_max,
-        max_payload=s.max_payload,
     )
 
 
@@ -62,13 +71,15 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
             runtime.bus = LiveBus(mqtt_url=settings.mqtt_url, instance_id=settings.instance_id,
                                   deliver=runtime.hub.publish, protocol=settings.mqtt_protocol)
             runtime.bus.start()
-            runtime.ingest = build_ingest(runtime)
-            runtime.ingest.start()  # type: ignore[attr-defined]
+            runtime.ingest = await asyncio.to_thread(build_ingest, runtime)
+            runtime.ingest.start()
         try:
             yield
         finally:
             if runtime.ingest is not None:
-                await asyncio.to_thread(runtime.ingest.stop)  # type: ignore[attr-defined]
+                await asyncio.to_thread(runtime.ingest.stop)
+            for stop in runtime.stoppers:
+                await asyncio.to_thread(stop)
             if runtime.bus is not None:
                 runtime.bus.stop()
             engine.dispose()

@@ -30,6 +30,8 @@ max_queued_messages 1000000
 max_queued_bytes 0
 max_inflight_messages 0
 max_packet_size 1048576
+# Alarms are small and latency matters more than packing bytes: no Nagle delay towards clients.
+set_tcp_nodelay true
 persistence {persistence}
 persistence_location {data_dir}/
 autosave_interval 30

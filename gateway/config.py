@@ -26,6 +26,9 @@ class Settings:
     max_body: int = 1_048_576
     batch_max: int = 2000
     ingest: bool = True
+    # "process": decode and store in a worker process of their own, so that receiving and
+    # storing do not share one GIL (the default); "thread": in the gateway process.
+    ingest_worker: str = "process"
 
     def with_overrides(self, **changes: object) -> Settings:
         values = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -42,6 +45,7 @@ _ENV: dict[str, tuple[str, type]] = {
     "instance_id": ("SHEWU_INSTANCE_ID", str),
     "shared_group": ("SHEWU_SHARED_GROUP", str),
     "mqtt_protocol": ("SHEWU_MQTT_PROTOCOL", int),
+    "ingest_worker": ("SHEWU_INGEST_WORKER", str),
 }
 
 
@@ -65,6 +69,8 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
                         help="share one subscription among instances ($share/<group>/...)")
     parser.add_argument("--mqtt-protocol", dest="mqtt_protocol", type=int, choices=(4, 5),
                         help="MQTT protocol: 5 (default) or 4 for 3.1.1")
+    parser.add_argument("--ingest-worker", dest="ingest_worker", choices=("process", "thread"),
+                        help="decode and store in a worker process (default) or a thread (SHEWU_INGEST_WORKER)")
 
 
 def from_args(args: argparse.Namespace) -> Settings:

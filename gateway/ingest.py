@@ -14,7 +14,6 @@ import logging
 import queue
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -22,19 +21,11 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
-from device_adapters.decoder import MessageDecoder
-from device_adapters.events import DecodeError, DeviceEvent
+from device_adapters.mqtt_socket import disable_nagle
 from device_adapters.mqtt_url import parse_mqtt_url
-from gateway.clock import Clock
+from gateway.ingest_batch import Processor, StoreFailed
 from gateway.metrics import Metrics
-from gateway.services.events import OrderChange, apply_events
-from gateway.storage import crud
-from gateway.storage.db import session as open_session
-from gateway.storage.models import Order
-from gateway.views import order_json
 
 log = logging.getLogger(__name__)
 
@@ -62,26 +53,22 @@ class Ingest:
         *,
         mqtt_url: str,
         client_id: str,
-        engine: Engine,
-        decoder: MessageDecoder,
+        processor: Processor,
+        topics: list[str],
         metrics: Metrics,
-        clock: Clock,
         on_committed: LiveSink | None = None,
         shared_group: str = "",
         protocol: int = 5,
-        batch_max: int = 500,
-        max_payload: int = 65536,
+        batch_max: int = 2000,
     ) -> None:
         self._url = parse_mqtt_url(mqtt_url)
-        self._engine = engine
-        self._decoder = decoder
+        self._processor = processor
+        self._subscriptions = topics
         self._metrics = metrics
-        self._clock = clock
         self._on_committed = on_committed
         self._shared_group = shared_group
         self._protocol = protocol
         self._batch_max = batch_max
-        self._max_payload = max_payload
         self._queue: queue.SimpleQueue[Received] = queue.SimpleQueue()
         self._generation = 0
         self._stopping = threading.Event()
@@ -100,6 +87,7 @@ class Ingest:
             self._client.username_pw_set(self._url.username, self._url.password)
         if self._url.tls:
             self._client.tls_set()
+        disable_nagle(self._client)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
@@ -127,7 +115,7 @@ class Ingest:
     # --- paho callbacks (network thread) ----------------------------------------------------------
 
     def _topics(self) -> list[str]:
-        topics = self._decoder.subscriptions()
+        topics = list(self._subscriptions)
         if self._shared_group:
             topics = [f"$share/{self._shared_group}/{t}" for t in topics]
         return topics
@@ -185,7 +173,7 @@ class Ingest:
                 self._process(batch)
                 self.db_ok = True
                 return
-            except SQLAlchemyError as exc:
+            except StoreFailed as exc:
                 self._metrics.record_failure()
                 log.error("ingest batch of %d not committed (%s); isolating", len(batch), exc)
             if self._isolate(batch):
@@ -202,75 +190,32 @@ class Ingest:
         for i, item in enumerate(batch):
             try:
                 self._process([item])
-            except SQLAlchemyError as exc:
+            except StoreFailed as exc:
                 try:
-                    self._dead_letter_only(item, "store_failed", str(exc)[:900])
-                except SQLAlchemyError:
+                    self._processor.dead_letter((item.topic, item.payload, item.retained), "store_failed", str(exc))
+                except StoreFailed:
                     del batch[:i]  # those before i are committed and acknowledged
                     return False
+                self._ack([item])
+                self._metrics.record_batch(messages=1, decoded=0, events=0, deadletters={"store_failed": 1},
+                                           opened={}, repeats=0, ack_lags=[])
         return True
 
-    def _dead_letter_only(self, item: Received, reason: str, detail: str) -> None:
-        now = self._clock()
-        with open_session(self._engine) as s:
-            crud.add_dead_letters(s, rows=[self._dead_row(item, reason, detail, now)])
-            s.commit()
-        self._ack([item])
-        self._metrics.record_batch(messages=1, decoded=0, events=0, deadletters={reason: 1}, opened={},
-                                   repeats=0, ack_lags=[])
-
-    def _dead_row(self, item: Received, reason: str, detail: str, now: Any) -> dict[str, Any]:
-        return {
-            "received_at": now,
-            "topic": item.topic[:1024],
-            "reason": reason,
-            "detail": detail[:1000],
-            "payload": item.payload[: self._max_payload],
-            "payload_size": len(item.payload),
-        }
-
     def _process(self, batch: list[Received]) -> None:
-        now = self._clock()
-        events: list[DeviceEvent] = []
-        dead: list[dict[str, Any]] = []
-        dead_reasons: Counter[str] = Counter()
-        decoded = 0
-        for item in batch:
-            try:
-                events.extend(self._decoder.decode(item.topic, item.payload, now, retained=item.retained))
-                decoded += 1
-            except DecodeError as err:
-                dead.append(self._dead_row(item, err.reason, err.detail, now))
-                dead_reasons[err.reason] += 1
-        live: list[dict[str, Any]] = []
-        with open_session(self._engine) as s:
-            changes = apply_events(s, events, now=now) if events else []
-            crud.add_dead_letters(s, rows=dead)
-            if changes:
-                live = self._live_messages(s, changes, now)
-            s.commit()
+        result = self._processor.process([(item.topic, item.payload, item.retained) for item in batch])
         self._ack(batch)
         t = time.monotonic()
-        opened = Counter(m["order"]["kind"] for m in live if m["event"] == "opened")
         self._metrics.record_batch(
-            messages=len(batch),
-            decoded=decoded,
-            events=len(events),
-            deadletters=dict(dead_reasons),
-            opened=dict(opened),
-            repeats=sum(1 for c in changes if c.event == "repeat"),
+            messages=result.messages,
+            decoded=result.decoded,
+            events=result.events,
+            deadletters=result.deadletters,
+            opened=result.opened,
+            repeats=result.repeats,
             ack_lags=[t - item.t_received for item in batch],
         )
-        if live and self._on_committed is not None:
-            self._on_committed(live)
-
-    @staticmethod
-    def _live_messages(s: Any, changes: list[OrderChange], now: Any) -> list[dict[str, Any]]:
-        s.flush()
-        orders: dict[int, Order] = {o.id: o for o in crud.get_orders(s, ids={c.order_id for c in changes})}
-        for order in orders.values():
-            s.refresh(order)
-        return [{"event": c.event, "order": order_json(orders[c.order_id], now)} for c in changes]
+        if result.live and self._on_committed is not None:
+            self._on_committed(result.live)
 
     def _ack(self, batch: list[Received]) -> None:
         generation = self._generation

@@ -15,6 +15,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
+from device_adapters.mqtt_socket import disable_nagle
 from device_adapters.mqtt_url import parse_mqtt_url
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ class LiveBus:
         if url.tls:
             self._client.tls_set()
         self._client.max_queued_messages_set(10000)
+        disable_nagle(self._client)
         self._client.on_connect = self._on_connect
         self._client.on_message = self._on_message
         self._client.reconnect_delay_set(min_delay=1, max_delay=10)

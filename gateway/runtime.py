@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,7 @@ class Runtime:
     hub: LiveHub = field(default_factory=LiveHub)
     ingest: Any = None  # gateway.ingest.Ingest when MQTT ingest runs
     bus: Any = None  # gateway.live_bus.LiveBus: changes to and from the other instances
+    stoppers: list[Callable[[], None]] = field(default_factory=list)  # run at shutdown, after ingest
 
     def broadcast(self, event: str, order: dict[str, Any]) -> None:
         """Show a committed order change on every board: this instance's, and through the

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Row
+
 from gateway.clock import iso
 from gateway.domain.sla import clock
 from gateway.storage.models import Order, TimelineEntry
@@ -15,7 +17,8 @@ _TIME_FIELDS = (
 )
 
 
-def order_json(order: Order, now: datetime) -> dict[str, Any]:
+def order_json(order: Order | Row[Any], now: datetime) -> dict[str, Any]:
+    """``order``: the model, or a Core row of the orders table (the alarm path reads those)."""
     ended = order.resolved_at or order.closed_at or order.cancelled_at
     c = clock(
         now=now,

@@ -14,6 +14,7 @@ from sqlmodel import select
 
 from device_adapters.events import DeviceEvent, EventKind
 from gateway.ingest import Ingest, Received
+from gateway.ingest_batch import BatchProcessor
 from gateway.live import LiveHub
 from gateway.metrics import Metrics
 from gateway.storage.db import create_schema, make_engine, session
@@ -33,9 +34,12 @@ class TopicDecoder:
 
 
 class RecordingIngest(Ingest):
+    """Ingest with its batches fed by hand and its acknowledgements recorded (no broker)."""
+
     def __init__(self, engine: Engine) -> None:
-        super().__init__(mqtt_url="mqtt://127.0.0.1:1", client_id="t", engine=engine, decoder=TopicDecoder(),  # type: ignore[arg-type]
-                         metrics=Metrics(), clock=lambda: T0)
+        processor = BatchProcessor(engine=engine, decoder=TopicDecoder(), clock=lambda: T0)
+        super().__init__(mqtt_url="mqtt://127.0.0.1:1", client_id="t", processor=processor, topics=["t/#"],
+                         metrics=Metrics())
         self.acked: list[int] = []
 
     def _ack(self, batch: list[Received]) -> None:
@@ -112,3 +116,33 @@ async def test_a_board_that_falls_behind_is_closed_so_it_resyncs() -> None:
     while not slow.empty():
         items.append(slow.get_nowait())
     assert items[-1] is None  # and told to close
+
+
+def test_worker_process_commits_and_reports_like_the_thread(tmp_path: pytest.TempPathFactory) -> None:
+    """The default ingest worker runs the same processor in a child process."""
+    from gateway.ingest_batch import StoreFailed
+    from gateway.ingest_worker import ProcessorProcess
+
+    url = f"sqlite:///{tmp_path}/w.db"  # type: ignore[operator]
+    engine = make_engine(url)
+    create_schema(engine)
+    worker = ProcessorProcess(db_url=url, z2m_base="zigbee2mqtt", max_payload=1024)
+    worker.start()
+    try:
+        result = worker.process([
+            ("zigbee2mqtt/elder-1-sos", b'{"action":"emergency"}', False),
+            ("shewu/v1/d/event", b"not json", False),
+        ])
+        assert (result.messages, result.decoded, result.opened, result.deadletters) == \
+            (2, 1, {"sos": 1}, {"not_json": 1})
+        assert result.live[0]["order"]["device_id"] == "elder-1-sos"
+        with session(engine) as s:
+            assert [o.device_id for o in s.exec(select(Order))] == ["elder-1-sos"]
+        worker._proc.kill()  # the worker dies: the next call says so, then a new one takes over
+        worker._proc.join()
+        with pytest.raises(StoreFailed):
+            worker.process([("zigbee2mqtt/elder-2-sos", b'{"action":"emergency"}', False)])
+        assert worker.process([("zigbee2mqtt/elder-2-sos", b'{"action":"emergency"}', False)]).opened == {"sos": 1}
+    finally:
+        worker.stop()
+        engine.dispose()

@@ -17,7 +17,6 @@ from device_adapters.events import DeviceEvent, EventKind
 from gateway.domain.orders import initial_status
 from gateway.domain.routing import Effect, NoteOnOrder, OpenOrder, open_key, route
 from gateway.storage import crud
-from gateway.storage.models import Order
 
 # A device's own clock is trusted for the alarm time only within this window before now
 # (events held in a receiver's outbox arrive late, and their SLA clock should show it);
@@ -29,6 +28,7 @@ DEVICE_TIME_WINDOW = timedelta(hours=1)
 class OrderChange:
     order_id: int
     event: str  # "opened" | "repeat" | "updated"
+    row: Any = None  # the order as this change left it (a row of the orders table), when known
 
 
 def event_time(event: DeviceEvent, now: datetime) -> datetime:
@@ -69,69 +69,87 @@ def _timeline_reading(event: DeviceEvent) -> dict[str, Any]:
     }
 
 
-def _open_or_count(session: Session, event: DeviceEvent, rule: OpenOrder, now: datetime) -> OrderChange:
-    key = open_key(event.device_id, rule.order_kind)
-    at = event_time(event, now)
-    actor = f"device:{event.device_id}"
-    while True:
-        order_id = crud.count_repeat_on_open_order(session, open_key=key, at=at)
-        if order_id is not None:
-            crud.add_timeline(session, order_id=order_id, at=now, actor=actor, action="repeat",
-                              data=_timeline_reading(event))
-            return OrderChange(order_id, "repeat")
-        device = crud.get_device(session, device_id=event.device_id)
-        t = rule.targets
-        order = Order(
-            kind=rule.order_kind,
-            category=rule.category.value,
-            priority=rule.priority.value,
-            status=initial_status(rule.category).value,
-            device_id=event.device_id,
-            unregistered=device is None,
-            resident=device.resident if device else "",
-            address=device.address if device else "",
-            grid=device.grid if device else "",
-            open_key=key,
-            opened_at=at,
-            ack_due_at=at + t.ack if t.ack is not None else None,
-            onsite_due_at=at + t.onsite,
-            at_risk_at=at + t.at_risk,
-            event_count=1,
-            last_event_at=at,
-        )
-        if crud.insert_order_unless_open(session, order=order) is None:
-            continue  # another instance opened it a moment ago: count on theirs
-        assert order.id is not None
-        note = "device not in the registry" if device is None else None
-        crud.add_timeline(session, order_id=order.id, at=now, actor=actor, action="opened", note=note,
-                          data=_timeline_reading(event))
-        return OrderChange(order.id, "opened")
+class _Batch:
+    """What one batch's alarm events share: their devices' homes and their timeline rows,
+    read and written once per batch rather than once per event."""
 
+    def __init__(self, session: Session, now: datetime, homes: dict[str, Any]) -> None:
+        self.session = session
+        self.now = now
+        self.homes = homes
+        self.timeline: list[dict[str, Any]] = []
 
-def _note_on_order(session: Session, event: DeviceEvent, rule: NoteOnOrder, now: datetime) -> OrderChange | None:
-    order = crud.find_active_order(session, open_key=open_key(event.device_id, rule.order_kind))
-    if order is None or order.id is None:
-        return None
-    crud.add_timeline(session, order_id=order.id, at=now, actor=f"device:{event.device_id}",
-                      action=event.kind.value, data=_timeline_reading(event))
-    return OrderChange(order.id, "updated")
+    def note(self, order_id: int, event: DeviceEvent, action: str, note: str | None = None) -> None:
+        self.timeline.append({
+            "order_id": order_id, "at": self.now, "actor": f"device:{event.device_id}", "action": action,
+            "note": note, "data": _timeline_reading(event),
+        })
+
+    def open_or_count(self, event: DeviceEvent, rule: OpenOrder) -> OrderChange:
+        key = open_key(event.device_id, rule.order_kind)
+        at = event_time(event, self.now)
+        while True:
+            row = crud.count_repeat_on_open_order(self.session, open_key=key, at=at)
+            if row is not None:
+                self.note(row.id, event, "repeat")
+                return OrderChange(row.id, "repeat", row)
+            home = self.homes.get(event.device_id)
+            t = rule.targets
+            row = crud.insert_order_unless_open(self.session, values={
+                "kind": rule.order_kind,
+                "category": rule.category.value,
+                "priority": rule.priority.value,
+                "status": initial_status(rule.category).value,
+                "device_id": event.device_id,
+                "unregistered": home is None,
+                "resident": home.resident if home else "",
+                "address": home.address if home else "",
+                "grid": home.grid if home else "",
+                "open_key": key,
+                "opened_at": at,
+                "ack_due_at": at + t.ack if t.ack is not None else None,
+                "onsite_due_at": at + t.onsite,
+                "at_risk_at": at + t.at_risk,
+                "event_count": 1,
+                "last_event_at": at,
+            })
+            if row is None:
+                continue  # another instance opened it a moment ago: count on theirs
+            self.note(row.id, event, "opened", None if home else "device not in the registry")
+            return OrderChange(row.id, "opened", row)
+
+    def note_on_order(self, event: DeviceEvent, rule: NoteOnOrder) -> OrderChange | None:
+        order_id = crud.active_order_id(self.session, open_key=open_key(event.device_id, rule.order_kind))
+        if order_id is None:
+            return None
+        self.note(order_id, event, event.kind.value)
+        return OrderChange(order_id, "updated")
 
 
 def apply_events(session: Session, events: list[DeviceEvent], *, now: datetime) -> list[OrderChange]:
     status_rows: dict[str, dict[str, Any]] = {}
-    changes: list[OrderChange] = []
+    alarms: list[tuple[DeviceEvent, OpenOrder | NoteOnOrder]] = []
     for event in events:
         _status_row(status_rows, event, now)
         rule = route(event.kind)
-        if rule is Effect.DEVICE_STATUS:
-            continue
-        if event.event_id and not crud.mark_event_seen(session, event_id=event.event_id, at=now):
-            continue  # an exact redelivery: already applied
-        if isinstance(rule, OpenOrder):
-            changes.append(_open_or_count(session, event, rule, now))
-        elif isinstance(rule, NoteOnOrder):
-            change = _note_on_order(session, event, rule, now)
-            if change is not None:
-                changes.append(change)
+        if rule is not Effect.DEVICE_STATUS:
+            alarms.append((event, rule))  # type: ignore[arg-type]
+    changes: list[OrderChange] = []
+    if alarms:
+        fresh = crud.claim_event_ids(session, event_ids=[e.event_id for e, _ in alarms if e.event_id], at=now)
+        homes = crud.device_homes(session, device_ids={e.device_id for e, r in alarms if isinstance(r, OpenOrder)})
+        batch = _Batch(session, now, homes)
+        for event, rule in alarms:
+            if event.event_id:
+                if event.event_id not in fresh:
+                    continue  # an exact redelivery: already applied
+                fresh.discard(event.event_id)  # and a second copy in this very batch is one too
+            if isinstance(rule, OpenOrder):
+                changes.append(batch.open_or_count(event, rule))
+            else:
+                change = batch.note_on_order(event, rule)
+                if change is not None:
+                    changes.append(change)
+        crud.append_timeline_rows(session, rows=batch.timeline)
     crud.upsert_device_status(session, rows=status_rows.values())
     return changes

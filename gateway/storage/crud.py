@@ -8,7 +8,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from gateway.domain.orders import ACTIVE_STATUSES
@@ -20,6 +19,18 @@ PRIORITY_RANK = sa.case({"P1": 1, "P2": 2, "P3": 3}, value=col(Order.priority), 
 def _insert_for(session: Session, table: Any) -> Any:
     dialect = session.get_bind().dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+_STATEMENTS: dict[tuple[str, str], Any] = {}
+
+
+def _cached(session: Session, name: str, build: Any) -> Any:
+    """A dialect-specific statement, built once (building and compiling cost more than running)."""
+    key = (session.get_bind().dialect.name, name)
+    stmt = _STATEMENTS.get(key)
+    if stmt is None:
+        stmt = _STATEMENTS[key] = build()
+    return stmt
 
 
 # --- devices -------------------------------------------------------------------------------
@@ -97,28 +108,68 @@ def upsert_device_status(session: Session, *, rows: Iterable[dict[str, Any]]) ->
 # --- orders ----------------------------------------------------------------------------------
 
 
-def count_repeat_on_open_order(session: Session, *, open_key: str, at: datetime) -> int | None:
-    """Count one more event on the active order holding ``open_key``; answer its id, or None."""
-    stmt = (
-        sa.update(Order)
-        .where(col(Order.open_key) == open_key)
-        .values(event_count=col(Order.event_count) + 1, last_event_at=at)
-        .returning(col(Order.id))
-    )
-    return session.execute(stmt).scalar_one_or_none()
+# The alarm path (ingest) goes through SQLAlchemy Core on the session's connection: no ORM
+# unit of work, no savepoints, statements built once. The API's paths use the ORM.
+_ORDERS = Order.__table__  # type: ignore[attr-defined]
+_TIMELINE = TimelineEntry.__table__  # type: ignore[attr-defined]
+_DEVICES = Device.__table__  # type: ignore[attr-defined]
+
+_COUNT_REPEAT = (
+    sa.update(_ORDERS)
+    .where(_ORDERS.c.open_key == sa.bindparam("key"))
+    .values(event_count=_ORDERS.c.event_count + 1, last_event_at=sa.bindparam("at"))
+    .returning(*_ORDERS.c)
+)
+_HOMES = sa.select(_DEVICES.c.device_id, _DEVICES.c.resident, _DEVICES.c.address, _DEVICES.c.grid).where(
+    _DEVICES.c.device_id.in_(sa.bindparam("ids", expanding=True))
+)
+_ACTIVE_BY_KEY = sa.select(_ORDERS.c.id).where(_ORDERS.c.open_key == sa.bindparam("key"))
+_TIMELINE_INSERT = sa.insert(_TIMELINE)
 
 
-def insert_order_unless_open(session: Session, *, order: Order) -> Order | None:
-    """Insert, or answer None when another order already holds the same open key (the
-    unique index decides, so this holds across instances)."""
-    try:
-        with session.begin_nested():
-            session.add(order)
-            session.flush()
-    except IntegrityError:
-        session.expunge(order) if order in session else None
-        return None
-    return order
+def count_repeat_on_open_order(session: Session, *, open_key: str, at: datetime) -> sa.Row[Any] | None:
+    """Count one more event on the active order holding ``open_key``; answer the order as it
+    now is (a row), or None when no active order holds the key."""
+    return session.connection().execute(_COUNT_REPEAT, {"key": open_key, "at": at}).first()
+
+
+def insert_order_unless_open(session: Session, *, values: dict[str, Any]) -> sa.Row[Any] | None:
+    """Insert an order and answer it (a row), or None when another order already holds the
+    same open key. The unique index decides (ON CONFLICT DO NOTHING), so this holds across
+    instances without a savepoint."""
+    stmt = _cached(session, "insert_order", lambda: (
+        _insert_for(session, _ORDERS)
+        .on_conflict_do_nothing(index_elements=[_ORDERS.c.open_key])
+        .returning(*_ORDERS.c)
+    ))
+    return session.connection().execute(stmt, values).first()
+
+
+def active_order_id(session: Session, *, open_key: str) -> int | None:
+    return session.connection().execute(_ACTIVE_BY_KEY, {"key": open_key}).scalar_one_or_none()
+
+
+def device_homes(session: Session, *, device_ids: Iterable[str]) -> dict[str, sa.Row[Any]]:
+    """Registry rows (resident, address, grid) of those devices that are registered."""
+    ids = list(device_ids)
+    if not ids:
+        return {}
+    return {row.device_id: row for row in session.connection().execute(_HOMES, {"ids": ids})}
+
+
+def append_timeline_rows(session: Session, *, rows: list[dict[str, Any]]) -> None:
+    """The alarm path's timeline appends, one statement for a batch (``add_timeline`` is the
+    ORM one). Each row: order_id, at, actor, action, note, data."""
+    if rows:
+        session.connection().execute(_TIMELINE_INSERT, rows)
+
+
+def order_rows(session: Session, *, ids: Iterable[int]) -> list[sa.Row[Any]]:
+    """Orders as rows (attribute access like the model): for the live feed after a batch."""
+    ids = list(ids)
+    if not ids:
+        return []
+    return list(session.connection().execute(sa.select(_ORDERS).where(_ORDERS.c.id.in_(ids))))
 
 
 def find_active_order(session: Session, *, open_key: str) -> Order | None:
@@ -130,13 +181,6 @@ def get_order(session: Session, *, order_id: int, for_update: bool = False) -> O
     if for_update:
         stmt = stmt.with_for_update()
     return session.exec(stmt).first()
-
-
-def get_orders(session: Session, *, ids: Iterable[int]) -> Sequence[Order]:
-    ids = list(ids)
-    if not ids:
-        return []
-    return session.exec(select(Order).where(col(Order.id).in_(ids))).all()
 
 
 def list_orders(
@@ -180,16 +224,24 @@ def timeline_for(session: Session, *, order_id: int) -> Sequence[TimelineEntry]:
     return session.exec(stmt).all()
 
 
-def mark_event_seen(session: Session, *, event_id: str, at: datetime) -> bool:
-    """True the first time an event id is seen, False for a redelivery."""
+def claim_event_ids(session: Session, *, event_ids: list[str], at: datetime) -> set[str]:
+    """Record source-given event ids; answer those not seen before (the rest are redeliveries).
+    Two instances claiming the same id at the same instant may both win: then a repeat is
+    counted twice, never an order opened twice (the open key sees to that)."""
+    if not event_ids:
+        return set()
     table = SeenEvent.__table__  # type: ignore[attr-defined]
-    stmt = (
-        _insert_for(session, table)
-        .values(event_id=event_id, seen_at=at)
-        .on_conflict_do_nothing()
-        .returning(table.c.event_id)
-    )
-    return session.execute(stmt).scalar_one_or_none() is not None
+    conn = session.connection()
+    known = set(conn.execute(_SEEN_AMONG, {"ids": event_ids}).scalars())
+    fresh = set(event_ids) - known
+    if fresh:
+        stmt = _cached(session, "claim_event", lambda: _insert_for(session, table).on_conflict_do_nothing())
+        conn.execute(stmt, [{"event_id": i, "seen_at": at} for i in fresh])
+    return fresh
+
+
+_SEEN = SeenEvent.__table__  # type: ignore[attr-defined]
+_SEEN_AMONG = sa.select(_SEEN.c.event_id).where(_SEEN.c.event_id.in_(sa.bindparam("ids", expanding=True)))
 
 
 # --- dead letters ---------------------------------------------------------------------------

@@ -1,0 +1,116 @@
+"""One ingest batch: decode → apply → commit, and what the batch did. No MQTT here.
+
+``BatchProcessor`` runs in the gateway process (tests, ``--ingest-worker thread``) or in a
+worker process of its own (``gateway.ingest_worker``), behind the same two methods.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from device_adapters.decoder import MessageDecoder
+from device_adapters.events import DecodeError, DeviceEvent
+from gateway.clock import Clock
+from gateway.services.events import OrderChange, apply_events
+from gateway.storage import crud
+from gateway.storage.db import session as open_session
+from gateway.views import order_json
+
+Item = tuple[str, bytes, bool]  # topic, payload, retained
+
+
+class StoreFailed(Exception):
+    """The database did not take the batch; nothing of it was committed."""
+
+
+@dataclass(slots=True)
+class BatchResult:
+    messages: int = 0
+    decoded: int = 0
+    events: int = 0
+    deadletters: dict[str, int] = field(default_factory=dict)
+    opened: dict[str, int] = field(default_factory=dict)
+    repeats: int = 0
+    live: list[dict[str, Any]] = field(default_factory=list)  # {"event", "order"} after commit
+
+
+class Processor(Protocol):
+    def process(self, items: list[Item]) -> BatchResult: ...
+
+    def dead_letter(self, item: Item, reason: str, detail: str) -> None: ...
+
+
+class Decoder(Protocol):
+    def decode(self, topic: str, payload: bytes, received_at: Any, *, retained: bool = False) -> list[DeviceEvent]: ...
+
+
+class BatchProcessor:
+    def __init__(self, *, engine: Engine, decoder: Decoder | MessageDecoder, clock: Clock,
+                 max_payload: int = 65536) -> None:
+        self._engine = engine
+        self._decoder = decoder
+        self._clock = clock
+        self._max_payload = max_payload
+
+    def _dead_row(self, item: Item, reason: str, detail: str, now: Any) -> dict[str, Any]:
+        topic, payload, _ = item
+        return {
+            "received_at": now,
+            "topic": topic[:1024],
+            "reason": reason,
+            "detail": detail[:1000],
+            "payload": payload[: self._max_payload],
+            "payload_size": len(payload),
+        }
+
+    def process(self, items: list[Item]) -> BatchResult:
+        now = self._clock()
+        result = BatchResult(messages=len(items))
+        events: list[DeviceEvent] = []
+        dead: list[dict[str, Any]] = []
+        reasons: Counter[str] = Counter()
+        decode = self._decoder.decode
+        for item in items:
+            topic, payload, retained = item
+            try:
+                events.extend(decode(topic, payload, now, retained=retained))
+                result.decoded += 1
+            except DecodeError as err:
+                dead.append(self._dead_row(item, err.reason, err.detail, now))
+                reasons[err.reason] += 1
+        try:
+            with open_session(self._engine) as s:
+                changes = apply_events(s, events, now=now) if events else []
+                crud.add_dead_letters(s, rows=dead)
+                if changes:
+                    result.live = self._live(s, changes, now)
+                s.commit()
+        except SQLAlchemyError as exc:
+            raise StoreFailed(str(exc)[:900]) from exc
+        result.events = len(events)
+        result.deadletters = dict(reasons)
+        result.opened = dict(Counter(m["order"]["kind"] for m in result.live if m["event"] == "opened"))
+        result.repeats = sum(1 for c in changes if c.event == "repeat")
+        return result
+
+    def dead_letter(self, item: Item, reason: str, detail: str) -> None:
+        try:
+            with open_session(self._engine) as s:
+                crud.add_dead_letters(s, rows=[self._dead_row(item, reason, detail, self._clock())])
+                s.commit()
+        except SQLAlchemyError as exc:
+            raise StoreFailed(str(exc)[:900]) from exc
+
+    @staticmethod
+    def _live(s: Any, changes: list[OrderChange], now: Any) -> list[dict[str, Any]]:
+        """Each change with the order as it left it; rows the changes did not bring (notes on
+        an order) are read once."""
+        missing = {c.order_id for c in changes if c.row is None}
+        rows = {row.id: row for row in crud.order_rows(s, ids=missing)} if missing else {}
+        return [{"event": c.event, "order": order_json(c.row if c.row is not None else rows[c.order_id], now)}
+                for c in changes]

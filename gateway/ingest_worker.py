@@ -1,0 +1,98 @@
+"""The batch processor in a process of its own.
+
+paho's network thread and the decode/store work compete for one GIL in one process, and
+under load the receiving side starves (bench/ingest_throughput.py, bench/alarm_latency.py).
+Here decode → apply → commit runs in a child process on another core; the gateway process
+only receives, forwards batches over a pipe, and acknowledges what the child has committed.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import threading
+from multiprocessing.connection import Connection
+from typing import Any
+
+from gateway.ingest_batch import BatchResult, Item, StoreFailed
+
+log = logging.getLogger(__name__)
+
+
+def _serve(conn: Connection, db_url: str, z2m_base: str, max_payload: int) -> None:
+    from device_adapters.decoder import MessageDecoder
+    from gateway.clock import utc_now
+    from gateway.ingest_batch import BatchProcessor
+    from gateway.storage.db import make_engine
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s ingest-worker: %(message)s")
+    engine = make_engine(db_url)
+    processor = BatchProcessor(engine=engine, decoder=MessageDecoder(z2m_base=z2m_base, max_payload=max_payload),
+                               clock=utc_now, max_payload=max_payload)
+    conn.send(("ready", None))
+    while True:
+        try:
+            op, args = conn.recv()
+        except (EOFError, OSError):
+            break  # the gateway is gone
+        try:
+            reply: Any = processor.process(args) if op == "process" else processor.dead_letter(*args)
+            conn.send(("ok", reply))
+        except StoreFailed as exc:
+            conn.send(("failed", str(exc)))
+    engine.dispose()
+
+
+class ProcessorProcess:
+    """A ``Processor`` whose work happens in a child process. Calls come from one thread."""
+
+    def __init__(self, *, db_url: str, z2m_base: str, max_payload: int) -> None:
+        self._args = (db_url, z2m_base, max_payload)
+        self._ctx = multiprocessing.get_context("spawn")
+        self._conn: Connection | None = None
+        self._proc: Any = None
+        self._lock = threading.Lock()
+
+    def start(self, timeout: float = 60.0) -> None:
+        parent, child = self._ctx.Pipe()
+        self._proc = self._ctx.Process(target=_serve, args=(child, *self._args), name="shewu-ingest-worker",
+                                       daemon=True)
+        self._proc.start()
+        child.close()
+        if not parent.poll(timeout):
+            raise RuntimeError("ingest worker did not start")
+        parent.recv()
+        self._conn = parent
+
+    def stop(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        if self._proc is not None:
+            self._proc.join(10)
+            if self._proc.is_alive():
+                self._proc.kill()
+            self._proc = None
+
+    def _call(self, op: str, args: Any) -> Any:
+        with self._lock:
+            try:
+                if self._conn is None:
+                    self.start()
+                assert self._conn is not None
+                self._conn.send((op, args))
+                status, reply = self._conn.recv()
+            except (EOFError, OSError, RuntimeError) as exc:
+                log.error("ingest worker lost (%s); starting a new one", exc)
+                self.stop()
+                raise StoreFailed(f"ingest worker lost: {exc}") from exc
+        if status == "failed":
+            raise StoreFailed(reply)
+        return reply
+
+    def process(self, items: list[Item]) -> BatchResult:
+        result: BatchResult = self._call("process", items)
+        return result
+
+    def dead_letter(self, item: Item, reason: str, detail: str) -> None:
+        self._call("dead_letter", (item, reason, detail))
