@@ -18,9 +18,9 @@ log = logging.getLogger(__name__)
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--homes", type=int, default=30, help="simulated homes (default 30)")
-    parser.add_argument("--alarm-rate", type=float, default=0.01,
-                        help="alarms per home per minute (default 0.01)")
-    parser.add_argument("--port", type=int, default=8080, help="HTTP port (default 8080, next free if taken)")
+    parser.add_argument("--alarm-rate", type=float, default=0.02,
+                        help="alarms per home per minute (default 0.02)")
+    parser.add_argument("--port", type=int, default=8080, help="HTTP port (default 8080; a free one if taken)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--data-dir", default="var/demo", help="where the demo keeps its database and broker")
     parser.add_argument("--mqtt", dest="mqtt_url", help="use this broker instead of starting one")
