@@ -39,8 +39,8 @@ def build_ingest(runtime: Runtime) -> Ingest:
         runtime.stoppers.append(worker.stop)
         processor = worker
     else:
-        processor = BatchProcessor(engine=runtime.engine, decoder=decoder, clock=runtime.clock,
-                                   max_payload=s.max_payload)
+        processor = BatchProcessor.for_gateway(engine=runtime.engine, z2m_base=s.z2m_base,
+                                               max_payload=s.max_payload, clock=runtime.clock)
     return Ingest(
         mqtt_url=s.mqtt_url,
         client_id=s.instance_id,

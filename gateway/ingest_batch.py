@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from device_adapters.decoder import MessageDecoder
 from device_adapters.events import DecodeError, DeviceEvent
 from gateway.clock import Clock
+from gateway.registry_models import RegistryModels
 from gateway.services.events import OrderChange, apply_events
 from gateway.storage import crud
 from gateway.storage.db import session as open_session
@@ -51,11 +52,19 @@ class Decoder(Protocol):
 
 class BatchProcessor:
     def __init__(self, *, engine: Engine, decoder: Decoder | MessageDecoder, clock: Clock,
-                 max_payload: int = 65536) -> None:
+                 max_payload: int = 65536, models: RegistryModels | None = None) -> None:
         self._engine = engine
         self._decoder = decoder
         self._clock = clock
         self._max_payload = max_payload
+        self._models = models  # the registry's device models, which ``decoder`` looks up
+
+    @classmethod
+    def for_gateway(cls, *, engine: Engine, z2m_base: str, max_payload: int, clock: Clock) -> BatchProcessor:
+        """The real thing: message decoders that know the registry's device models."""
+        models = RegistryModels(engine)
+        decoder = MessageDecoder(z2m_base=z2m_base, max_payload=max_payload, model_lookup=models.model_of)
+        return cls(engine=engine, decoder=decoder, clock=clock, max_payload=max_payload, models=models)
 
     def _dead_row(self, item: Item, reason: str, detail: str, now: Any) -> dict[str, Any]:
         topic, payload, _ = item
@@ -69,6 +78,8 @@ class BatchProcessor:
         }
 
     def process(self, items: list[Item]) -> BatchResult:
+        if self._models is not None:
+            self._models.refresh_if_stale()
         now = self._clock()
         result = BatchResult(messages=len(items))
         events: list[DeviceEvent] = []

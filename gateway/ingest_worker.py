@@ -20,15 +20,13 @@ log = logging.getLogger(__name__)
 
 
 def _serve(conn: Connection, db_url: str, z2m_base: str, max_payload: int) -> None:
-    from device_adapters.decoder import MessageDecoder
     from gateway.clock import utc_now
     from gateway.ingest_batch import BatchProcessor
     from gateway.storage.db import make_engine
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s ingest-worker: %(message)s")
     engine = make_engine(db_url)
-    processor = BatchProcessor(engine=engine, decoder=MessageDecoder(z2m_base=z2m_base, max_payload=max_payload),
-                               clock=utc_now, max_payload=max_payload)
+    processor = BatchProcessor.for_gateway(engine=engine, z2m_base=z2m_base, max_payload=max_payload, clock=utc_now)
     conn.send(("ready", None))
     while True:
         try:
