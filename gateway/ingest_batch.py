@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
@@ -23,6 +24,11 @@ from gateway.storage.db import session as open_session
 from gateway.views import order_json
 
 Item = tuple[str, bytes, bool]  # topic, payload, retained
+
+# Event ids are kept long enough to catch any redelivery: the broker keeps an offline
+# gateway's session (and its unacknowledged messages) for 7 days.
+SEEN_EVENTS_KEPT = timedelta(days=8)
+PRUNE_EVERY = timedelta(hours=1)
 
 
 class StoreFailed(Exception):
@@ -58,6 +64,7 @@ class BatchProcessor:
         self._clock = clock
         self._max_payload = max_payload
         self._models = models  # the registry's device models, which ``decoder`` looks up
+        self._pruned_at: datetime | None = None
 
     @classmethod
     def for_gateway(cls, *, engine: Engine, z2m_base: str, max_payload: int, clock: Clock) -> BatchProcessor:
@@ -98,6 +105,9 @@ class BatchProcessor:
             with open_session(self._engine) as s:
                 changes = apply_events(s, events, now=now) if events else []
                 crud.add_dead_letters(s, rows=dead)
+                if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
+                    crud.prune_seen_events(s, before=now - SEEN_EVENTS_KEPT)
+                    self._pruned_at = now
                 if changes:
                     result.live = self._live(s, changes, now)
                 s.commit()

@@ -29,3 +29,26 @@ def test_registered_model_picks_its_profile(engine: Engine) -> None:
     assert result.opened == {"sos": 1}
     with session(engine) as s:
         assert [(o.device_id, o.resident) for o in s.exec(select(Order))] == [("3-101/sos", "王秀英")]
+
+
+def test_old_event_ids_are_forgotten_hourly(engine: Engine) -> None:
+    from datetime import timedelta
+
+    from gateway.storage.models import SeenEvent
+
+    clock = [T0]
+    processor = BatchProcessor.for_gateway(engine=engine, z2m_base="zigbee2mqtt", max_payload=65536,
+                                           clock=lambda: clock[0])
+
+    def sos(n: int) -> tuple[str, bytes, bool]:
+        return (f"shewu/v1/d{n}/event", f'{{"v":1,"id":"id-{n}","kind":"sos"}}'.encode(), False)
+
+    processor.process([sos(1)])
+    clock[0] = T0 + timedelta(days=9)
+    processor.process([sos(2)])  # more than an hour since the last prune: id-1 is now too old
+    with session(engine) as s:
+        assert [e.event_id for e in s.exec(select(SeenEvent))] == ["id-2"]
+    clock[0] = T0 + timedelta(days=9, minutes=30)
+    processor.process([sos(3)])
+    with session(engine) as s:
+        assert sorted(e.event_id for e in s.exec(select(SeenEvent))) == ["id-2", "id-3"]

@@ -38,7 +38,7 @@
   };
   var TICKET_ACTIONS = {
     "new": ["dispatch", "cancel"],
-    dispatched: ["accept", "reject", "cancel"],
+    dispatched: ["accept", "reject", "arrive", "cancel"],
     accepted: ["arrive", "cancel"],
     on_site: ["resolve", "cancel"]
   };

@@ -240,6 +240,12 @@ def claim_event_ids(session: Session, *, event_ids: list[str], at: datetime) -> 
     return fresh
 
 
+def prune_seen_events(session: Session, *, before: datetime) -> int:
+    """Forget event ids recorded before ``before``; answer how many."""
+    table = SeenEvent.__table__  # type: ignore[attr-defined]
+    return session.connection().execute(sa.delete(table).where(table.c.seen_at < before)).rowcount or 0
+
+
 _SEEN = SeenEvent.__table__  # type: ignore[attr-defined]
 _SEEN_AMONG = sa.select(_SEEN.c.event_id).where(_SEEN.c.event_id.in_(sa.bindparam("ids", expanding=True)))
 
