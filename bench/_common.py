@@ -73,7 +73,7 @@ def pre_publish(mqtt_url: str, messages: int, *, devices: int = 2000, rate: floa
     code = (
         "import json,sys; from firmware_sim.load import run_load; "
         f"r = run_load({mqtt_url!r}, rate={rate}, duration={messages / rate}, devices={devices}, "
-        "drain_timeout=120); "
+        "drain_timeout=120, transport='raw'); "
         "print(json.dumps({'sent': r.sent, 'acked': r.acked, 'all_acked': r.all_acked, "
         "'rate': round(r.achieved_rate)}))"
     )

@@ -27,12 +27,13 @@ from _common import ROOT, GatewayProcess, Mosquitto, ProcStats, percentile
 
 
 def load_process(
-    url: str, rate: float, alarm_rate: float, duration: float, prefix: str, out: Path, telemetry_qos: int
+    url: str, rate: float, alarm_rate: float, duration: float, prefix: str, out: Path, telemetry_qos: int,
+    transport: str = "raw",
 ) -> subprocess.Popen[str]:
     code = (
         "import json; from firmware_sim.load import run_load; "
         f"r = run_load({url!r}, rate={rate}, duration={duration}, alarm_rate={alarm_rate}, devices=2000, "
-        f"alarm_prefix={prefix!r}, telemetry_qos={telemetry_qos}); "
+        f"alarm_prefix={prefix!r}, telemetry_qos={telemetry_qos}, transport={transport!r}); "
         f"open({str(out)!r}, 'w').write(json.dumps({{'published': r.alarm_publish_ns, 'sent': r.sent, "
         "'rate': r.achieved_rate, 'all_acked': r.all_acked}))"
     )
@@ -78,7 +79,8 @@ def run_plain_phase(url: str, args: argparse.Namespace, work: Path) -> tuple[dic
     try:
         plain.stdout.readline()  # ready
         out = work / "plain-load.json"
-        load_process(url, args.rate, args.alarm_rate, args.duration, prefix, out, args.telemetry_qos).wait()
+        load_process(url, args.rate, args.alarm_rate, args.duration, prefix, out, args.telemetry_qos,
+                         args.load_transport).wait()
         time.sleep(2)
         plain.stdin.close()
         recorded: dict[str, int] = json.loads(plain.stdout.read().strip().splitlines()[-1])["recorded"]
@@ -103,7 +105,8 @@ def run_gateway_phase(url: str, args: argparse.Namespace, work: Path) -> dict[st
         ready.wait(10)
         stats = ProcStats(gw.proc.pid)
         out = work / "load.json"
-        load = load_process(url, args.rate, args.alarm_rate, args.duration, prefix, out, args.telemetry_qos)
+        load = load_process(url, args.rate, args.alarm_rate, args.duration, prefix, out, args.telemetry_qos,
+                         args.load_transport)
         rss = 0.0
         while load.poll() is None:
             rss = max(rss, stats.rss_mb())
@@ -127,6 +130,8 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=20)
     ap.add_argument("--telemetry-qos", type=int, choices=(0, 1), default=0,
                     help="QoS of the telemetry load (default 0, as Zigbee2MQTT publishes); SOS is always QoS 1")
+    ap.add_argument("--load-transport", choices=("raw", "paho"), default="raw",
+                    help="how the load generator publishes: raw (pre-encoded packets, little CPU; default) or paho")
     ap.add_argument("--mqtt-protocol", type=int, choices=(4, 5), default=5,
                     help="MQTT protocol for both consumers: 5 (the gateway's default) or 4 (3.1.1)")
     ap.add_argument("--db", default="", help="database URL for the gateway (default: a fresh SQLite file)")

@@ -202,9 +202,31 @@ class Ingest:
         return True
 
     def _process(self, batch: list[Received]) -> None:
-        result = self._processor.process([(item.topic, item.payload, item.retained) for item in batch])
-        self._ack(batch)
+        """Store a batch and acknowledge it. Messages that raise an alarm are committed and
+        acknowledged first, and their orders shown, before the rest of the batch is stored."""
+        early: set[int] = set()
+        lags: list[float] = []
+        shown = 0
+
+        def alarms_committed(indexes: list[int], live: list[dict[str, Any]]) -> None:
+            nonlocal shown
+            self._ack([batch[i] for i in indexes])
+            t = time.monotonic()
+            lags.extend(t - batch[i].t_received for i in indexes)
+            early.update(indexes)
+            shown += len(live)
+            if live and self._on_committed is not None:
+                self._on_committed(live)
+
+        try:
+            result = self._processor.process([(m.topic, m.payload, m.retained) for m in batch], alarms_committed)
+        except StoreFailed:
+            batch[:] = [m for i, m in enumerate(batch) if i not in early]  # those are done: retry the rest
+            raise
+        rest = [m for i, m in enumerate(batch) if i not in early]
+        self._ack(rest)
         t = time.monotonic()
+        lags.extend(t - m.t_received for m in rest)
         self._metrics.record_batch(
             messages=result.messages,
             decoded=result.decoded,
@@ -212,10 +234,10 @@ class Ingest:
             deadletters=result.deadletters,
             opened=result.opened,
             repeats=result.repeats,
-            ack_lags=[t - item.t_received for item in batch],
+            ack_lags=lags,
         )
-        if result.live and self._on_committed is not None:
-            self._on_committed(result.live)
+        if len(result.live) > shown and self._on_committed is not None:
+            self._on_committed(result.live[shown:])
 
     def _ack(self, batch: list[Received]) -> None:
         generation = self._generation

@@ -7,6 +7,7 @@ worker process of its own (``gateway.ingest_worker``), behind the same two metho
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -18,7 +19,7 @@ from device_adapters.decoder import MessageDecoder
 from device_adapters.events import DecodeError, DeviceEvent
 from gateway.clock import Clock
 from gateway.registry_models import RegistryModels
-from gateway.services.events import OrderChange, apply_events
+from gateway.services.events import OrderChange, apply_events, is_alarm
 from gateway.storage import crud
 from gateway.storage.db import session as open_session
 from gateway.views import order_json
@@ -43,11 +44,15 @@ class BatchResult:
     deadletters: dict[str, int] = field(default_factory=dict)
     opened: dict[str, int] = field(default_factory=dict)
     repeats: int = 0
-    live: list[dict[str, Any]] = field(default_factory=list)  # {"event", "order"} after commit
+    # {"event", "order"} after commit; those already reported through ``on_alarms`` come first
+    live: list[dict[str, Any]] = field(default_factory=list)
+
+
+AlarmsCommitted = Callable[[list[int], list[dict[str, Any]]], None]
 
 
 class Processor(Protocol):
-    def process(self, items: list[Item]) -> BatchResult: ...
+    def process(self, items: list[Item], on_alarms: AlarmsCommitted | None = None) -> BatchResult: ...
 
     def dead_letter(self, item: Item, reason: str, detail: str) -> None: ...
 
@@ -84,40 +89,64 @@ class BatchProcessor:
             "payload_size": len(payload),
         }
 
-    def process(self, items: list[Item]) -> BatchResult:
+    def process(self, items: list[Item], on_alarms: AlarmsCommitted | None = None) -> BatchResult:
+        """Decode and store a batch. With ``on_alarms``, the messages that raise or touch an
+        order are committed first, in a transaction of their own, and reported through
+        ``on_alarms(their indexes, their live changes)`` before the rest of the batch (the
+        telemetry) is stored: an SOS does not wait for the heartbeats around it."""
         if self._models is not None:
             self._models.refresh_if_stale()
         now = self._clock()
         result = BatchResult(messages=len(items))
-        events: list[DeviceEvent] = []
+        urgent: list[DeviceEvent] = []
+        urgent_items: list[int] = []
+        routine: list[DeviceEvent] = []
         dead: list[dict[str, Any]] = []
         reasons: Counter[str] = Counter()
         decode = self._decoder.decode
-        for item in items:
+        for i, item in enumerate(items):
             topic, payload, retained = item
             try:
-                events.extend(decode(topic, payload, now, retained=retained))
-                result.decoded += 1
+                decoded = decode(topic, payload, now, retained=retained)
             except DecodeError as err:
                 dead.append(self._dead_row(item, err.reason, err.detail, now))
                 reasons[err.reason] += 1
-        try:
-            with open_session(self._engine) as s:
-                changes = apply_events(s, events, now=now) if events else []
-                crud.add_dead_letters(s, rows=dead)
-                if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
-                    crud.prune_seen_events(s, before=now - SEEN_EVENTS_KEPT)
-                    self._pruned_at = now
-                if changes:
-                    result.live = self._live(s, changes, now)
-                s.commit()
-        except SQLAlchemyError as exc:
-            raise StoreFailed(str(exc)[:900]) from exc
-        result.events = len(events)
+                continue
+            result.decoded += 1
+            if on_alarms is not None and any(is_alarm(e.kind) for e in decoded):
+                urgent.extend(decoded)
+                urgent_items.append(i)
+            else:
+                routine.extend(decoded)
+        changes: list[OrderChange] = []
+        if urgent:
+            live = self._store(urgent, [], now, changes)
+            result.live.extend(live)
+            assert on_alarms is not None
+            on_alarms(urgent_items, live)
+        result.live.extend(self._store(routine, dead, now, changes))
+        result.events = len(urgent) + len(routine)
         result.deadletters = dict(reasons)
         result.opened = dict(Counter(m["order"]["kind"] for m in result.live if m["event"] == "opened"))
         result.repeats = sum(1 for c in changes if c.event == "repeat")
         return result
+
+    def _store(self, events: list[DeviceEvent], dead: list[dict[str, Any]], now: datetime,
+               changes: list[OrderChange]) -> list[dict[str, Any]]:
+        """One transaction: apply ``events``, keep ``dead``; answer the live messages."""
+        try:
+            with open_session(self._engine) as s:
+                done = apply_events(s, events, now=now) if events else []
+                crud.add_dead_letters(s, rows=dead)
+                if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
+                    crud.prune_seen_events(s, before=now - SEEN_EVENTS_KEPT)
+                    self._pruned_at = now
+                live = self._live(s, done, now) if done else []
+                s.commit()
+        except SQLAlchemyError as exc:
+            raise StoreFailed(str(exc)[:900]) from exc
+        changes.extend(done)
+        return live
 
     def dead_letter(self, item: Item, reason: str, detail: str) -> None:
         try:

@@ -14,7 +14,7 @@ import threading
 from multiprocessing.connection import Connection
 from typing import Any
 
-from gateway.ingest_batch import BatchResult, Item, StoreFailed
+from gateway.ingest_batch import AlarmsCommitted, BatchResult, Item, StoreFailed
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,10 @@ def _serve(conn: Connection, db_url: str, z2m_base: str, max_payload: int) -> No
         except (EOFError, OSError):
             break  # the gateway is gone
         try:
-            reply: Any = processor.process(args) if op == "process" else processor.dead_letter(*args)
+            if op == "process":
+                reply: Any = processor.process(args, lambda indexes, live: conn.send(("alarms", (indexes, live))))
+            else:
+                reply = processor.dead_letter(*args)
             conn.send(("ok", reply))
         except StoreFailed as exc:
             conn.send(("failed", str(exc)))
@@ -72,7 +75,7 @@ class ProcessorProcess:
                 self._proc.kill()
             self._proc = None
 
-    def _call(self, op: str, args: Any) -> Any:
+    def _call(self, op: str, args: Any, on_alarms: AlarmsCommitted | None = None) -> Any:
         with self._lock:
             try:
                 if self._conn is None:
@@ -80,6 +83,10 @@ class ProcessorProcess:
                 assert self._conn is not None
                 self._conn.send((op, args))
                 status, reply = self._conn.recv()
+                while status == "alarms":  # committed ahead of the rest of the batch
+                    if on_alarms is not None:
+                        on_alarms(*reply)
+                    status, reply = self._conn.recv()
             except (EOFError, OSError, RuntimeError) as exc:
                 log.error("ingest worker lost (%s); starting a new one", exc)
                 self.stop()
@@ -88,8 +95,8 @@ class ProcessorProcess:
             raise StoreFailed(reply)
         return reply
 
-    def process(self, items: list[Item]) -> BatchResult:
-        result: BatchResult = self._call("process", items)
+    def process(self, items: list[Item], on_alarms: AlarmsCommitted | None = None) -> BatchResult:
+        result: BatchResult = self._call("process", items, on_alarms)
         return result
 
     def dead_letter(self, item: Item, reason: str, detail: str) -> None:

@@ -52,3 +52,32 @@ def test_old_event_ids_are_forgotten_hourly(engine: Engine) -> None:
     processor.process([sos(3)])
     with session(engine) as s:
         assert sorted(e.event_id for e in s.exec(select(SeenEvent))) == ["id-2", "id-3"]
+
+
+def test_alarms_are_committed_before_the_telemetry_around_them(engine: Engine) -> None:
+    processor = BatchProcessor.for_gateway(engine=engine, z2m_base="zigbee2mqtt", max_payload=65536,
+                                           clock=lambda: T0)
+    seen_at_callback: list[tuple[list[int], list[str], int]] = []
+
+    def on_alarms(indexes: list[int], live: list[dict[str, object]]) -> None:
+        from gateway.storage.models import DeviceStatus
+
+        with session(engine) as s:  # another connection: what is committed by now
+            committed = [o.device_id for o in s.exec(select(Order))]
+            statuses = len(s.exec(select(DeviceStatus)).all())
+        seen_at_callback.append((indexes, committed, statuses))
+        assert [m["order"]["device_id"] for m in live] == committed  # type: ignore[index]
+
+    items = [(f"zigbee2mqtt/hb-{i}", b'{"battery":90,"linkquality":100}', False) for i in range(5)]
+    items.insert(2, ("zigbee2mqtt/elder-9-sos", b'{"action":"emergency"}', False))
+    result = processor.process(items, on_alarms)
+    assert seen_at_callback == [([2], ["elder-9-sos"], 1)]  # only the SOS's own device status so far
+    assert result.opened == {"sos": 1} and result.messages == 6 and len(result.live) == 1
+
+
+def test_without_a_callback_one_transaction_holds_the_batch(engine: Engine) -> None:
+    processor = BatchProcessor.for_gateway(engine=engine, z2m_base="zigbee2mqtt", max_payload=65536,
+                                           clock=lambda: T0)
+    result = processor.process([("zigbee2mqtt/a-sos", b'{"action":"emergency"}', False),
+                                ("zigbee2mqtt/hb", b'{"battery":90}', False)])
+    assert result.opened == {"sos": 1} and result.events == 2

@@ -146,3 +146,9 @@ def test_worker_process_commits_and_reports_like_the_thread(tmp_path: pytest.Tem
     finally:
         worker.stop()
         engine.dispose()
+
+
+def test_alarms_are_acknowledged_ahead_of_their_batch(engine: Engine) -> None:
+    ingest = RecordingIngest(engine)
+    ingest._process_with_retry([msg(1, "hb-1", "heartbeat"), msg(2, "elder-1", "sos"), msg(3, "hb-2", "heartbeat")])
+    assert ingest.acked == [2, 1, 3]

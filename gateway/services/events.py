@@ -126,6 +126,12 @@ class _Batch:
         return OrderChange(order_id, "updated")
 
 
+def is_alarm(kind: EventKind) -> bool:
+    """Does an event of this kind raise, count on or touch an order (rather than only tell
+    what a device is up to)?"""
+    return route(kind) is not Effect.DEVICE_STATUS
+
+
 def apply_events(session: Session, events: list[DeviceEvent], *, now: datetime) -> list[OrderChange]:
     status_rows: dict[str, dict[str, Any]] = {}
     alarms: list[tuple[DeviceEvent, OpenOrder | NoteOnOrder]] = []
