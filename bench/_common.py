@@ -31,8 +31,12 @@ class ProcStats:
         self.cpu0 = self.cpu()
 
     def pids(self) -> list[int]:
-        children = Path(f"/proc/{self.pid}/task/{self.pid}/children")
-        kids = [int(p) for p in children.read_text().split()] if children.exists() else []
+        kids: list[int] = []
+        for children in Path(f"/proc/{self.pid}/task").glob("*/children"):  # any thread may have spawned one
+            try:
+                kids += [int(p) for p in children.read_text().split()]
+            except OSError:
+                continue
         return [self.pid, *kids]
 
     def cpu(self) -> float:

@@ -1,4 +1,11 @@
-"""The MQTT consumer: receive → decode → apply → commit → acknowledge.
+"""The MQTT consumer: receive → (processor: decode → apply → commit) → acknowledge.
+
+paho's network thread queues each message; a pump thread takes what is queued as one batch
+and hands it to a ``Processor`` (gateway.ingest_batch; by default in a worker process of its
+own, gateway.ingest_worker), then acknowledges what the processor reports committed.
+Messages that raise an alarm are committed and acknowledged ahead of the rest of their batch
+(MQTT 3.1.1 asks for PUBACKs in arrival order; brokers match them by packet id, so the only
+effect of acknowledging an SOS before older heartbeats is on the broker's in-flight window).
 
 A message is acknowledged to the broker only after the transaction that records its effect
 has committed (DESIGN invariant 1): paho runs with ``manual_ack``, the session is persistent
@@ -72,7 +79,7 @@ class Ingest:
         self._queue: queue.SimpleQueue[Received] = queue.SimpleQueue()
         self._generation = 0
         self._stopping = threading.Event()
-        self._worker = threading.Thread(target=self._work, name="shewu-ingest", daemon=True)
+        self._pump = threading.Thread(target=self._work, name="shewu-ingest-pump", daemon=True)
         self.connected = threading.Event()
         self.db_ok = True
         v5 = protocol == 5
@@ -103,12 +110,12 @@ class Ingest:
             kwargs.update(clean_start=False, properties=props)
         self._client.connect_async(self._url.host, self._url.port, **kwargs)
         self._client.loop_start()
-        self._worker.start()
+        self._pump.start()
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stopping.set()
-        if self._worker.is_alive():
-            self._worker.join(timeout)
+        if self._pump.is_alive():
+            self._pump.join(timeout)
         self._client.disconnect()
         self._client.loop_stop()
 
@@ -147,7 +154,7 @@ class Ingest:
             Received(self._generation, msg.mid, msg.qos, topic, msg.payload, msg.retain, time.monotonic())
         )
 
-    # --- worker ------------------------------------------------------------------------------------
+    # --- pump --------------------------------------------------------------------------------------
 
     def _work(self) -> None:
         while not self._stopping.is_set():
