@@ -130,9 +130,6 @@ class Zigbee2MqttDecoder:
     def subscriptions(self) -> list[str]:
         return [f"{self.base}/#"]
 
-    def owns(self, topic: str) -> bool:
-        return topic.startswith(self.prefix)
-
     def forget(self, friendly_name: str | None = None) -> None:
         """Drop the remembered state of one device (or of all)."""
         with self._lock:

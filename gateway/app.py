@@ -64,9 +64,10 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
         runtime.hub.bind(asyncio.get_running_loop())
         if settings.ingest:
             # paho's network thread releases the GIL for a syscall on nearly every packet; with
-            # the default 5 ms switch interval the CPU-bound ingest worker then starves it (the
-            # convoy effect) and receiving, not processing, caps throughput. A shorter interval
-            # measured about 15 % more messages/s on bench/ingest_throughput.py.
+            # the default 5 ms switch interval any CPU-bound thread in this process (the
+            # processor with --ingest-worker thread; the pump and the web server otherwise) then
+            # starves it (the convoy effect). With the thread worker a 0.5 ms interval measured
+            # about 15 % more messages/s on bench/ingest_throughput.py.
             sys.setswitchinterval(SWITCH_INTERVAL_S)
             runtime.bus = LiveBus(mqtt_url=settings.mqtt_url, instance_id=settings.instance_id,
                                   deliver=runtime.hub.publish, protocol=settings.mqtt_protocol)

@@ -172,10 +172,6 @@ def order_rows(session: Session, *, ids: Iterable[int]) -> list[sa.Row[Any]]:
     return list(session.connection().execute(sa.select(_ORDERS).where(_ORDERS.c.id.in_(ids))))
 
 
-def find_active_order(session: Session, *, open_key: str) -> Order | None:
-    return session.exec(select(Order).where(Order.open_key == open_key)).first()
-
-
 def get_order(session: Session, *, order_id: int, for_update: bool = False) -> Order | None:
     stmt = select(Order).where(Order.id == order_id)
     if for_update:

@@ -49,9 +49,5 @@ def create_schema(engine: Engine) -> None:
     SQLModel.metadata.create_all(engine)
 
 
-def is_postgres(engine: Engine) -> bool:
-    return engine.dialect.name == "postgresql"
-
-
 def session(engine: Engine) -> Session:
     return Session(engine, expire_on_commit=False)
