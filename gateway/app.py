@@ -22,6 +22,7 @@ from gateway.ingest_batch import BatchProcessor, Processor
 from gateway.ingest_worker import ProcessorProcess
 from gateway.live_bus import LiveBus
 from gateway.runtime import Runtime
+from gateway.scheduler import Scheduler
 from gateway.storage.db import create_schema, make_engine
 
 log = logging.getLogger(__name__)
@@ -74,9 +75,15 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
             runtime.bus.start()
             runtime.ingest = await asyncio.to_thread(build_ingest, runtime)
             runtime.ingest.start()
+        runtime.scheduler = Scheduler(engine=engine, clock=runtime.clock, instance=settings.instance_id,
+                                      on_fired=runtime.broadcast_escalations, interval=settings.scheduler_interval)
+        if settings.scheduler_interval > 0:
+            runtime.scheduler.start()
         try:
             yield
         finally:
+            if runtime.scheduler is not None:
+                await asyncio.to_thread(runtime.scheduler.stop)
             if runtime.ingest is not None:
                 await asyncio.to_thread(runtime.ingest.stop)
             for stop in runtime.stoppers:

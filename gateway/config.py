@@ -29,6 +29,9 @@ class Settings:
     # "process": decode and store in a worker process of their own, so that receiving and
     # storing do not share one GIL (the default); "thread": in the gateway process.
     ingest_worker: str = "process"
+    # How often the scheduler polls for due timers (escalation steps); 0: no polling thread
+    # (tests drive ``runtime.scheduler.run_once()`` with an injected clock).
+    scheduler_interval: float = 1.0
 
     def with_overrides(self, **changes: object) -> Settings:
         values = {f.name: getattr(self, f.name) for f in fields(self)}

@@ -23,15 +23,26 @@ class Runtime:
     hub: LiveHub = field(default_factory=LiveHub)
     ingest: Any = None  # gateway.ingest.Ingest when MQTT ingest runs
     bus: Any = None  # gateway.live_bus.LiveBus: changes to and from the other instances
+    scheduler: Any = None  # gateway.scheduler.Scheduler: escalation steps as they fall due
     stoppers: list[Callable[[], None]] = field(default_factory=list)  # run at shutdown, after ingest
 
-    def broadcast(self, event: str, order: dict[str, Any]) -> None:
-        """Show a committed order change on every board: this instance's, and through the
-        live bus the other instances'. Safe to call from any thread."""
-        message = {"type": "order", "event": event, "now": iso(self.clock()), "order": order}
+    def send_live(self, message: dict[str, Any]) -> None:
+        """To every board: this instance's, and through the live bus the other instances'.
+        Safe to call from any thread."""
         self.hub.publish(message)
         if self.bus is not None:
             self.bus.publish(message)
+
+    def broadcast(self, event: str, order: dict[str, Any]) -> None:
+        """Show a committed order change on every board."""
+        self.send_live({"type": "order", "event": event, "now": iso(self.clock()), "order": order})
+
+    def broadcast_escalations(self, fired: list[Any]) -> None:
+        """The scheduler calls this after committing fired escalation steps."""
+        now = iso(self.clock())
+        for f in fired:
+            self.send_live({"type": "escalation", "now": now, "order_id": f.order_id, "step": f.step,
+                            "audience": list(f.audience), "breach": f.breach})
 
     def broadcast_committed(self, changes: list[dict[str, Any]]) -> None:
         """Ingest's worker thread calls this after a commit."""

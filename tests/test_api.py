@@ -32,7 +32,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def client(db_url: str, clock: FakeClock) -> Iterator[TestClient]:
-    settings = Settings(db_url=db_url, ingest=False, max_body=4096)
+    settings = Settings(db_url=db_url, ingest=False, max_body=4096, scheduler_interval=0)
     with TestClient(create_app(settings, clock=clock)) as c:
         yield c
 
@@ -159,3 +159,18 @@ def test_live_socket_snapshot_then_changes(client: TestClient) -> None:
         client.post(f"/api/orders/{oid}/ack", json={"by": "x"})
         msg = ws.receive_json()
         assert msg["type"] == "order" and msg["order"]["status"] == "acknowledged"
+
+
+def test_escalation_steps_reach_the_timeline_and_the_live_feed(client: TestClient, clock: FakeClock) -> None:
+    fire(client, EventKind.SOS, device="ignored")
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    with client.websocket_connect("/api/live") as ws:
+        oid = ws.receive_json()["orders"][0]["id"]
+        clock.now = T0 + timedelta(seconds=61)
+        fired, _ = runtime.scheduler.run_once()  # the scheduler thread polls the same way each second
+        assert [f.step for f in fired] == ["ack_overdue"]
+        msg = ws.receive_json()
+        assert (msg["type"], msg["order_id"], msg["step"], msg["audience"]) == \
+            ("escalation", oid, "ack_overdue", ["oncall_team"])
+    timeline = client.get(f"/api/orders/{oid}").json()["timeline"]
+    assert timeline[-1]["action"] == "escalation" and timeline[-1]["actor"] == "shewu:escalation"

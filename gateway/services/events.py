@@ -16,6 +16,7 @@ from sqlmodel import Session
 from device_adapters.events import DeviceEvent, EventKind
 from gateway.domain.orders import initial_status
 from gateway.domain.routing import Effect, NoteOnOrder, OpenOrder, open_key, route
+from gateway.services.escalation import ladder_rows
 from gateway.storage import crud
 
 # A device's own clock is trusted for the alarm time only within this window before now
@@ -78,6 +79,7 @@ class _Batch:
         self.now = now
         self.homes = homes
         self.timeline: list[dict[str, Any]] = []
+        self.steps: list[dict[str, Any]] = []  # escalation ladders of the orders opened
 
     def note(self, order_id: int, event: DeviceEvent, action: str, note: str | None = None) -> None:
         self.timeline.append({
@@ -116,6 +118,7 @@ class _Batch:
             if row is None:
                 continue  # another instance opened it a moment ago: count on theirs
             self.note(row.id, event, "opened", None if home else "device not in the registry")
+            self.steps.extend(ladder_rows(row.id, rule.order_kind, at))
             return OrderChange(row.id, "opened", row)
 
     def note_on_order(self, event: DeviceEvent, rule: NoteOnOrder) -> OrderChange | None:
@@ -157,5 +160,6 @@ def apply_events(session: Session, events: list[DeviceEvent], *, now: datetime) 
                 if change is not None:
                     changes.append(change)
         crud.append_timeline_rows(session, rows=batch.timeline)
+        crud.add_escalation_steps(session, rows=batch.steps)
     crud.upsert_device_status(session, rows=status_rows.values())
     return changes

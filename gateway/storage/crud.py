@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from gateway.domain.orders import ACTIVE_STATUSES
-from gateway.storage.models import DeadLetter, Device, DeviceStatus, Order, SeenEvent, TimelineEntry
+from gateway.storage.models import DeadLetter, Device, DeviceStatus, EscalationStep, Order, SeenEvent, TimelineEntry
 
 PRIORITY_RANK = sa.case({"P1": 1, "P2": 2, "P3": 3}, value=col(Order.priority), else_=9)
 
@@ -259,3 +259,39 @@ def list_dead_letters(session: Session, *, limit: int = 100, reason: str | None 
     if reason:
         stmt = stmt.where(DeadLetter.reason == reason)
     return session.exec(stmt).all()
+
+
+# --- escalation steps (timers as data) -------------------------------------------------------
+
+_STEPS = EscalationStep.__table__  # type: ignore[attr-defined]
+
+
+def add_escalation_steps(session: Session, *, rows: list[dict[str, Any]]) -> None:
+    """Each row: order_id, order_kind, step, due_at."""
+    if rows:
+        session.connection().execute(sa.insert(_STEPS), [{**r, "status": "pending"} for r in rows])
+
+
+def due_escalation_steps(session: Session, *, now: datetime, limit: int) -> list[sa.Row[Any]]:
+    """Pending steps due by ``now``, oldest first. On PostgreSQL the rows are locked and rows
+    another scheduler holds are skipped (FOR UPDATE SKIP LOCKED)."""
+    stmt = (
+        sa.select(_STEPS.c.id, _STEPS.c.order_id, _STEPS.c.order_kind, _STEPS.c.step, _STEPS.c.due_at)
+        .where(_STEPS.c.status == "pending", _STEPS.c.due_at <= now)
+        .order_by(_STEPS.c.due_at, _STEPS.c.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    return list(session.connection().execute(stmt))
+
+
+def finish_escalation_step(session: Session, *, step_id: int, status: str, at: datetime, by: str) -> bool:
+    """Mark a pending step fired or void; False if another scheduler already did (on SQLite
+    two schedulers may read the same due row; the conditional update lets only one win)."""
+    stmt = (
+        sa.update(_STEPS)
+        .where(_STEPS.c.id == step_id, _STEPS.c.status == "pending")
+        .values(status=status, done_at=at, done_by=by)
+    )
+    return (session.connection().execute(stmt).rowcount or 0) == 1

@@ -132,3 +132,19 @@ class DeadLetter(SQLModel, table=True):
     detail: str = Field(default="", max_length=1000)
     payload: bytes = Field(sa_column=Column(sa.LargeBinary, nullable=False))
     payload_size: int = 0
+
+
+class EscalationStep(SQLModel, table=True):
+    """A timer as data (DESIGN invariant 3): one step of an order's escalation ladder, due at
+    a time, polled by the scheduler, fired (or found void) exactly once."""
+
+    __tablename__ = "escalation_steps"
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="orders.id", index=True)
+    order_kind: str = Field(max_length=32)
+    step: str = Field(max_length=64)
+    due_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    status: str = Field(default="pending", max_length=16, index=True)  # pending | fired | void
+    done_at: datetime | None = _ts()
+    done_by: str | None = Field(default=None, max_length=128)  # the gateway instance that took it

@@ -1,0 +1,86 @@
+"""Escalation ladders as data: while a step of an order is missed, who is told, and when.
+
+A ladder is a list of steps, each due at a delay after the order opened and void once the
+order has reached the point the step waits for (acknowledged, dispatched, someone on site).
+Whether a step still applies is decided when it falls due, from the order as it is then, so
+acknowledging stops the acknowledgement steps and arriving stops the on-site steps without
+anyone having to cancel them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+
+class Audience(StrEnum):
+    ONCALL_TEAM = "oncall_team"  # everyone on the on-call rota now
+    DUTY_LEADER = "duty_leader"
+    DISPATCHER = "dispatcher"  # whoever dispatched / acknowledged the order
+    PROPERTY_TEAM = "property_team"
+
+
+class Until(StrEnum):
+    """What makes a step void."""
+
+    ACKNOWLEDGED = "acknowledged"
+    DISPATCHED = "dispatched"
+    ON_SITE = "on_site"
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    name: str
+    after: timedelta  # from opening
+    until: Until
+    audience: tuple[Audience, ...]
+    breach: bool = False  # reaching this step is recorded as a breach of the target
+
+
+P1 = (
+    Step("ack_overdue", timedelta(seconds=60), Until.ACKNOWLEDGED, (Audience.ONCALL_TEAM,)),
+    Step("ack_overdue_leader", timedelta(minutes=3), Until.ACKNOWLEDGED, (Audience.DUTY_LEADER,)),
+    Step("dispatch_overdue", timedelta(minutes=3), Until.DISPATCHED, (Audience.DUTY_LEADER,)),
+    Step("onsite_at_risk", timedelta(minutes=10), Until.ON_SITE, (Audience.DISPATCHER, Audience.DUTY_LEADER)),
+    Step("onsite_breached", timedelta(minutes=15), Until.ON_SITE, (Audience.DISPATCHER, Audience.DUTY_LEADER),
+         breach=True),
+)
+LEAK = (
+    Step("dispatch_overdue", timedelta(minutes=10), Until.DISPATCHED, (Audience.PROPERTY_TEAM,)),
+    Step("onsite_at_risk", timedelta(minutes=40), Until.ON_SITE, (Audience.PROPERTY_TEAM, Audience.DUTY_LEADER)),
+    Step("onsite_breached", timedelta(hours=1), Until.ON_SITE, (Audience.PROPERTY_TEAM, Audience.DUTY_LEADER),
+         breach=True),
+)
+MAINTENANCE = (
+    Step("dispatch_overdue", timedelta(hours=4), Until.DISPATCHED, (Audience.PROPERTY_TEAM,)),
+    Step("onsite_breached", timedelta(hours=48), Until.ON_SITE, (Audience.PROPERTY_TEAM,), breach=True),
+)
+
+LADDERS: dict[str, tuple[Step, ...]] = {
+    "sos": P1,
+    "fall": P1,
+    "leak": LEAK,
+    "battery_low": MAINTENANCE,
+    "tamper": MAINTENANCE,
+}
+
+STEPS_BY_NAME: dict[tuple[str, str], Step] = {(kind, s.name): s for kind, ladder in LADDERS.items() for s in ladder}
+
+
+def plan(order_kind: str, opened_at: datetime) -> list[tuple[Step, datetime]]:
+    """The steps of an order that has just opened, with their due times."""
+    return [(step, opened_at + step.after) for step in LADDERS.get(order_kind, ())]
+
+
+def still_applies(until: Until, order: Any) -> bool:
+    """``order`` has the order's status and times (a model or a row). A step applies while the
+    order is active and has not reached what the step waits for."""
+    if order.status not in ("open", "acknowledged", "new", "dispatched", "accepted"):
+        return False  # on site, resolved, closed or cancelled: no step applies
+    if until is Until.ACKNOWLEDGED:
+        return order.acknowledged_at is None and order.dispatched_at is None
+    if until is Until.DISPATCHED:
+        return order.dispatched_at is None
+    return order.arrived_at is None

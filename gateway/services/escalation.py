@@ -1,0 +1,56 @@
+"""Escalation: plan an order's ladder when it opens; fire the steps that fall due."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from gateway.domain.ladders import STEPS_BY_NAME, plan, still_applies
+from gateway.storage import crud
+
+
+def ladder_rows(order_id: int, order_kind: str, opened_at: datetime) -> list[dict[str, Any]]:
+    return [
+        {"order_id": order_id, "order_kind": order_kind, "step": step.name, "due_at": due}
+        for step, due in plan(order_kind, opened_at)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Fired:
+    order_id: int
+    step: str
+    audience: tuple[str, ...]
+    late_s: float  # how long after its due time the step fired (the scheduler's lag)
+    breach: bool
+
+
+def fire_due(session: Session, *, now: datetime, instance: str, limit: int = 200) -> tuple[list[Fired], int]:
+    """Take up to ``limit`` steps due by ``now``: fire those that still apply (timeline entry),
+    void the rest. Answers what fired and how many steps were due. The caller commits; a step
+    is fired exactly once across restarts and instances."""
+    fired: list[Fired] = []
+    due = crud.due_escalation_steps(session, now=now, limit=limit)
+    orders = {row.id: row for row in crud.order_rows(session, ids={d.order_id for d in due})}
+    for d in due:
+        step = STEPS_BY_NAME.get((d.order_kind, d.step))
+        order = orders.get(d.order_id)
+        applies = step is not None and order is not None and still_applies(step.until, order)
+        if not crud.finish_escalation_step(session, step_id=d.id, status="fired" if applies else "void",
+                                           at=now, by=instance):
+            continue  # another scheduler took it
+        if not applies:
+            continue
+        assert step is not None
+        late = (now - d.due_at).total_seconds()
+        audience = tuple(a.value for a in step.audience)
+        crud.append_timeline_rows(session, rows=[{
+            "order_id": d.order_id, "at": now, "actor": "shewu:escalation", "action": "escalation",
+            "note": None, "data": {"step": step.name, "audience": list(audience), "due_at": d.due_at.isoformat(),
+                                   "late_s": round(late, 3), "breach": step.breach},
+        }])
+        fired.append(Fired(d.order_id, step.name, audience, late, step.breach))
+    return fired, len(due)
