@@ -29,12 +29,13 @@ def main() -> None:
     ap.add_argument("--orders", type=int, default=10000)
     ap.add_argument("--window", type=float, default=20.0, help="seconds over which the first steps fall due")
     ap.add_argument("--interval", type=float, default=1.0)
+    ap.add_argument("--lead", type=float, default=20.0, help="seconds before the first step is due (covers setup)")
     ap.add_argument("--db", default="")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="shewu-bench-") as tmp:
         engine = make_engine(args.db or f"sqlite:///{Path(tmp) / 'sched.db'}")
         create_schema(engine)
-        start = datetime.now(UTC) + timedelta(seconds=5)  # first due times begin 5 s from now
+        start = datetime.now(UTC) + timedelta(seconds=args.lead)  # first due times begin after the setup
         # an SOS opened at t has its first step (ack_overdue) due at t + 60 s
         events = [
             DeviceEvent(device_id=f"bench-{i}", kind=EventKind.SOS, source="native",
@@ -48,12 +49,15 @@ def main() -> None:
                 apply_events(s, chunk, now=chunk[-1].at)
                 s.commit()
         setup = time.perf_counter() - t
+        if datetime.now(UTC) > start:
+            raise SystemExit(f"setup took {setup:.0f} s, longer than --lead {args.lead:.0f} s: raise --lead")
         lags: list[float] = []
         scheduler = Scheduler(engine=engine, clock=utc_now, instance="bench", interval=args.interval,
                               on_fired=lambda fired: lags.extend(f.late_s for f in fired))
         cpu0 = time.process_time()
         scheduler.start()
-        deadline = time.monotonic() + 5 + args.window + 3
+        span = (start - datetime.now(UTC)).total_seconds() + args.window + 3
+        deadline = time.monotonic() + span
         while time.monotonic() < deadline:
             time.sleep(0.2)
         scheduler.stop()
@@ -64,8 +68,7 @@ def main() -> None:
           f"{args.window:.0f} s, poll every {args.interval:g} s ({args.db or 'SQLite'}); setup {setup:.1f} s")
     print(f"steps fired {len(lags)}; fire lag (due -> fired) p50 {percentile(lags_ms, 50):.0f} ms, "
           f"p99 {percentile(lags_ms, 99):.0f} ms, max {max(lags_ms, default=float('nan')):.0f} ms")
-    print(f"scheduler CPU {cpu:.2f} s over {5 + args.window + 3:.0f} s "
-          f"({cpu / (5 + args.window + 3) * 100:.1f} % of one core)")
+    print(f"scheduler CPU {cpu:.2f} s over {span:.0f} s ({cpu / span * 100:.1f} % of one core)")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from gateway.domain.ladders import STEPS_BY_NAME, plan, still_applies
+from gateway.domain.ladders import STEPS_BY_NAME, Step, plan, still_applies
 from gateway.storage import crud
 
 
@@ -31,26 +31,33 @@ class Fired:
 def fire_due(session: Session, *, now: datetime, instance: str, limit: int = 200) -> tuple[list[Fired], int]:
     """Take up to ``limit`` steps due by ``now``: fire those that still apply (timeline entry),
     void the rest. Answers what fired and how many steps were due. The caller commits; a step
-    is fired exactly once across restarts and instances."""
-    fired: list[Fired] = []
+    is fired exactly once across restarts and instances. A handful of statements per poll,
+    whatever the number of steps."""
     due = crud.due_escalation_steps(session, now=now, limit=limit)
     orders = {row.id: row for row in crud.order_rows(session, ids={d.order_id for d in due})}
+    applying: dict[int, tuple[Any, Step]] = {}
+    void: list[int] = []
     for d in due:
         step = STEPS_BY_NAME.get((d.order_kind, d.step))
         order = orders.get(d.order_id)
-        applies = step is not None and order is not None and still_applies(step.until, order)
-        if not crud.finish_escalation_step(session, step_id=d.id, status="fired" if applies else "void",
-                                           at=now, by=instance):
-            continue  # another scheduler took it
-        if not applies:
-            continue
-        assert step is not None
+        if step is not None and order is not None and still_applies(step.until, order):
+            applying[d.id] = (d, step)
+        else:
+            void.append(d.id)
+    crud.finish_escalation_steps(session, ids=void, status="void", at=now, by=instance)
+    taken = crud.finish_escalation_steps(session, ids=list(applying), status="fired", at=now, by=instance)
+    fired: list[Fired] = []
+    timeline: list[dict[str, Any]] = []
+    for step_id, (d, step) in applying.items():
+        if step_id not in taken:
+            continue  # another scheduler fired it
         late = (now - d.due_at).total_seconds()
         audience = tuple(a.value for a in step.audience)
-        crud.append_timeline_rows(session, rows=[{
-            "order_id": d.order_id, "at": now, "actor": "shewu:escalation", "action": "escalation",
-            "note": None, "data": {"step": step.name, "audience": list(audience), "due_at": d.due_at.isoformat(),
-                                   "late_s": round(late, 3), "breach": step.breach},
-        }])
+        timeline.append({
+            "order_id": d.order_id, "at": now, "actor": "shewu:escalation", "action": "escalation", "note": None,
+            "data": {"step": step.name, "audience": list(audience), "due_at": d.due_at.isoformat(),
+                     "late_s": round(late, 3), "breach": step.breach},
+        })
         fired.append(Fired(d.order_id, step.name, audience, late, step.breach))
+    crud.append_timeline_rows(session, rows=timeline)
     return fired, len(due)

@@ -286,12 +286,16 @@ def due_escalation_steps(session: Session, *, now: datetime, limit: int) -> list
     return list(session.connection().execute(stmt))
 
 
-def finish_escalation_step(session: Session, *, step_id: int, status: str, at: datetime, by: str) -> bool:
-    """Mark a pending step fired or void; False if another scheduler already did (on SQLite
-    two schedulers may read the same due row; the conditional update lets only one win)."""
+def finish_escalation_steps(session: Session, *, ids: list[int], status: str, at: datetime, by: str) -> set[int]:
+    """Mark pending steps fired or void; answer the ids this call took. Another scheduler may
+    have taken some (on SQLite two schedulers can read the same due rows): the conditional
+    update lets only one win each."""
+    if not ids:
+        return set()
     stmt = (
         sa.update(_STEPS)
-        .where(_STEPS.c.id == step_id, _STEPS.c.status == "pending")
+        .where(_STEPS.c.id.in_(ids), _STEPS.c.status == "pending")
         .values(status=status, done_at=at, done_by=by)
+        .returning(_STEPS.c.id)
     )
-    return (session.connection().execute(stmt).rowcount or 0) == 1
+    return set(session.connection().execute(stmt).scalars())
