@@ -33,7 +33,9 @@ raises one SOS.
 
 Cached-state repeats (``"water_leak": true`` again with every battery report) are handled by
 remembering, per device and in memory, the last value of every level-type field: ``leak`` fires on
-unknown/false → true, ``leak_cleared`` on true → false, ``battery_low`` and ``tamper`` on their
+unknown/false → true, ``leak_cleared`` on true → false and on the first dry state this process
+sees of a device (after a restart it cannot know whether a ticket is waiting for the clear; a
+clear on no open ticket is dropped by the gateway), ``battery_low`` and ``tamper`` on their
 rising edge. Any state message that raises nothing yields one ``telemetry`` event, so last-seen and
 battery can be updated. After a restart the memory is empty, so a still-wet sensor raises ``leak``
 once more; the gateway's open-alarm key absorbs that.

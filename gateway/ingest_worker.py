@@ -47,8 +47,11 @@ def _serve(conn: Connection, db_url: str, z2m_base: str, max_payload: int) -> No
 class ProcessorProcess:
     """A ``Processor`` whose work happens in a child process. Calls come from one thread."""
 
-    def __init__(self, *, db_url: str, z2m_base: str, max_payload: int) -> None:
+    def __init__(self, *, db_url: str, z2m_base: str, max_payload: int, reply_timeout: float = 120.0) -> None:
         self._args = (db_url, z2m_base, max_payload)
+        # A worker that says nothing for this long is taken as hung: killed and replaced, and
+        # the batch is not acknowledged, so the broker delivers it again.
+        self._reply_timeout = reply_timeout
         self._ctx = multiprocessing.get_context("spawn")
         self._conn: Connection | None = None
         self._proc: Any = None
@@ -82,18 +85,27 @@ class ProcessorProcess:
                     self.start()
                 assert self._conn is not None
                 self._conn.send((op, args))
-                status, reply = self._conn.recv()
+                status, reply = self._recv()
                 while status == "alarms":  # committed ahead of the rest of the batch
                     if on_alarms is not None:
                         on_alarms(*reply)
-                    status, reply = self._conn.recv()
-            except (EOFError, OSError, RuntimeError) as exc:
+                    status, reply = self._recv()
+            except (EOFError, OSError, RuntimeError, TimeoutError) as exc:
                 log.error("ingest worker lost (%s); starting a new one", exc)
+                if isinstance(exc, TimeoutError) and self._proc is not None:
+                    self._proc.kill()  # hung: do not wait for it
                 self.stop()
                 raise StoreFailed(f"ingest worker lost: {exc}") from exc
         if status == "failed":
             raise StoreFailed(reply)
         return reply
+
+    def _recv(self) -> tuple[str, Any]:
+        assert self._conn is not None
+        if not self._conn.poll(self._reply_timeout):
+            raise TimeoutError(f"no answer in {self._reply_timeout:g} s")
+        message: tuple[str, Any] = self._conn.recv()
+        return message
 
     def process(self, items: list[Item], on_alarms: AlarmsCommitted | None = None) -> BatchResult:
         result: BatchResult = self._call("process", items, on_alarms)

@@ -84,7 +84,7 @@ class Metrics:
                 "# HELP shewu_order_repeats_total Device events counted on an already open order.",
                 "# TYPE shewu_order_repeats_total counter",
                 f"shewu_order_repeats_total {self.order_repeats}",
-                "# HELP shewu_ingest_batches_total Transactions ingest committed.",
+                "# HELP shewu_ingest_batches_total Batches of queued messages ingest committed.",
                 "# TYPE shewu_ingest_batches_total counter",
                 f"shewu_ingest_batches_total {self.batches}",
                 "# HELP shewu_ingest_batch_failures_total Batches rolled back (their messages are redelivered).",

@@ -148,6 +148,35 @@ def test_worker_process_commits_and_reports_like_the_thread(tmp_path: pytest.Tem
         engine.dispose()
 
 
+def test_a_hung_worker_is_replaced(tmp_path: pytest.TempPathFactory) -> None:
+    """A worker that stops answering is killed after the reply timeout; the batch is not
+    acknowledged (StoreFailed), and a fresh worker takes the redelivery."""
+    import os
+    import signal
+
+    from gateway.ingest_batch import StoreFailed
+    from gateway.ingest_worker import ProcessorProcess
+
+    url = f"sqlite:///{tmp_path}/h.db"  # type: ignore[operator]
+    engine = make_engine(url)
+    create_schema(engine)
+    worker = ProcessorProcess(db_url=url, z2m_base="zigbee2mqtt", max_payload=1024, reply_timeout=1.0)
+    worker.start()
+    try:
+        hung = worker._proc
+        os.kill(hung.pid, signal.SIGSTOP)
+        with pytest.raises(StoreFailed, match="no answer"):
+            worker.process([("zigbee2mqtt/elder-3-sos", b'{"action":"emergency"}', False)])
+        hung.join(5)
+        assert not hung.is_alive()
+        assert worker.process([("zigbee2mqtt/elder-3-sos", b'{"action":"emergency"}', False)]).opened == {"sos": 1}
+        with session(engine) as s:
+            assert [o.device_id for o in s.exec(select(Order))] == ["elder-3-sos"]
+    finally:
+        worker.stop()
+        engine.dispose()
+
+
 def test_alarms_are_acknowledged_ahead_of_their_batch(engine: Engine) -> None:
     ingest = RecordingIngest(engine)
     ingest._process_with_retry([msg(1, "hb-1", "heartbeat"), msg(2, "elder-1", "sos"), msg(3, "hb-2", "heartbeat")])

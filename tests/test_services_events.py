@@ -161,3 +161,13 @@ def test_late_messages_do_not_roll_device_state_back(engine: Engine) -> None:
     assert d2 is not None and d3 is not None
     assert (d2.availability, d2.battery, d2.messages) == ("online", 80, 2)
     assert (d3.battery, d3.messages) == (50, 2)
+
+
+def test_a_late_repeat_does_not_move_last_event_back(engine: Engine) -> None:
+    apply(engine, [ev(EventKind.SOS)])
+    later = T0 + timedelta(seconds=30)
+    apply(engine, [ev(EventKind.SOS, at=later)], now=later)
+    apply(engine, [ev(EventKind.SOS, at=T0 + timedelta(seconds=10))], now=later + timedelta(seconds=1))
+    [order] = orders(engine)
+    assert order.event_count == 3
+    assert order.last_event_at == later

@@ -117,7 +117,13 @@ _DEVICES = Device.__table__  # type: ignore[attr-defined]
 _COUNT_REPEAT = (
     sa.update(_ORDERS)
     .where(_ORDERS.c.open_key == sa.bindparam("key"))
-    .values(event_count=_ORDERS.c.event_count + 1, last_event_at=sa.bindparam("at"))
+    .values(
+        event_count=_ORDERS.c.event_count + 1,
+        # forward only: an older repeat (delivered late) does not move the last event back
+        last_event_at=sa.case(
+            (_ORDERS.c.last_event_at > sa.bindparam("at"), _ORDERS.c.last_event_at), else_=sa.bindparam("at")
+        ),
+    )
     .returning(*_ORDERS.c)
 )
 _HOMES = sa.select(_DEVICES.c.device_id, _DEVICES.c.resident, _DEVICES.c.address, _DEVICES.c.grid).where(
