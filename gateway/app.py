@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from dashboard import STATIC_DIR
 from device_adapters.decoder import MessageDecoder
 from gateway.api.limits import BodySizeLimit
-from gateway.api.routes import devices, live, orders, system
+from gateway.api.routes import auth, devices, live, orders, reports, rota, system, users
 from gateway.clock import Clock, utc_now
 from gateway.config import Settings
 from gateway.ingest import Ingest
@@ -76,7 +76,8 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
             runtime.ingest = await asyncio.to_thread(build_ingest, runtime)
             runtime.ingest.start()
         runtime.scheduler = Scheduler(engine=engine, clock=runtime.clock, instance=settings.instance_id,
-                                      on_fired=runtime.broadcast_escalations, interval=settings.scheduler_interval)
+                                      on_fired=runtime.broadcast_escalations, interval=settings.scheduler_interval,
+                                      on_step=runtime.on_step, on_assigned=runtime.on_assigned)
         if settings.scheduler_interval > 0:
             runtime.scheduler.start()
         try:
@@ -99,7 +100,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.runtime = runtime
-    for module in (orders, devices, system, live):
+    for module in (auth, users, orders, devices, rota, reports, system, live):
         app.include_router(module.router)
     app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="dashboard")
     app.add_middleware(BodySizeLimit, max_body=settings.max_body)

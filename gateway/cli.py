@@ -1,4 +1,4 @@
-"""The `shewu` command: serve, sim, bridge, demo."""
+"""The `shewu` command: serve, sim, bridge, demo, user, token."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from collections.abc import Sequence
 def build_parser() -> argparse.ArgumentParser:
     from device_adapters.serial_bridge import configure_parser as configure_bridge
     from firmware_sim.cli import configure_parser as configure_sim
+    from gateway.admin_cli import configure_parsers as configure_accounts
     from gateway.config import add_settings_arguments
     from gateway.demo import configure_parser as configure_demo
     from gateway.serve import run_serve
@@ -30,6 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="broker + gateway + a simulated community, on embedded defaults")
     configure_demo(demo)
+
+    configure_accounts(sub)
     return parser
 
 

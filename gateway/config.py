@@ -32,6 +32,8 @@ class Settings:
     # How often the scheduler polls for due timers (escalation steps); 0: no polling thread
     # (tests drive ``runtime.scheduler.run_once()`` with an injected clock).
     scheduler_interval: float = 1.0
+    # The community's wall clock: rota shifts, day boundaries in reports.
+    time_zone: str = "Asia/Shanghai"
 
     def with_overrides(self, **changes: object) -> Settings:
         values = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -49,6 +51,7 @@ _ENV: dict[str, tuple[str, type]] = {
     "shared_group": ("SHEWU_SHARED_GROUP", str),
     "mqtt_protocol": ("SHEWU_MQTT_PROTOCOL", int),
     "ingest_worker": ("SHEWU_INGEST_WORKER", str),
+    "time_zone": ("SHEWU_TIME_ZONE", str),
 }
 
 
@@ -74,6 +77,8 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
                         help="MQTT protocol: 5 (default) or 4 for 3.1.1")
     parser.add_argument("--ingest-worker", dest="ingest_worker", choices=("process", "thread"),
                         help="decode and store in a worker process (default) or a thread (SHEWU_INGEST_WORKER)")
+    parser.add_argument("--time-zone", dest="time_zone",
+                        help="the community's time zone for rota and reports (SHEWU_TIME_ZONE; default Asia/Shanghai)")
 
 
 def from_args(args: argparse.Namespace) -> Settings:

@@ -43,6 +43,48 @@ def register_community(engine: object, rows: list[dict[str, str]], now: object) 
     return created
 
 
+# Demo staff: (name, role, display name, profile). Passwords are made on the first run and kept
+# in <data-dir>/accounts.txt (mode 600), so that a demo bound to a network is not open to all.
+DEMO_STAFF: tuple[tuple[str, str, str, dict[str, object]], ...] = (
+    ("admin", "admin", "管理员 Admin", {"team": "community"}),
+    ("duty", "dispatcher", "值班员小刘 Liu (on call)", {"team": "community"}),
+    ("leader", "dispatcher", "值班领导老陈 Chen (duty leader)", {"team": "community"}),
+    ("tech-wang", "technician", "王师傅 Wang (plumbing)", {"team": "property", "skills": ["plumbing", "devices"],
+                                                         "grid": "G1"}),
+    ("tech-zhao", "technician", "赵师傅 Zhao (care)", {"team": "property", "skills": ["elderly_care", "devices"],
+                                                     "grid": "G2"}),
+    ("grid-sun", "grid_worker", "网格员小孙 Sun", {"team": "community", "grid": "G1"}),
+)
+
+
+def seed_accounts(engine: object, data_dir: Path, now: object) -> list[tuple[str, str, str]]:
+    """Create the demo staff once; answer (name, role, password) from <data-dir>/accounts.txt."""
+    import secrets
+
+    from gateway.services.accounts import create_user
+    from gateway.storage import accounts
+    from gateway.storage.db import session
+
+    path = data_dir / "accounts.txt"
+    known: dict[str, str] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            name, _, password = line.partition(" ")
+            known[name] = password
+    out = []
+    with session(engine) as s:  # type: ignore[arg-type]
+        for name, role, display, profile in DEMO_STAFF:
+            if accounts.get_user(s, name=name) is None:
+                known[name] = secrets.token_urlsafe(9)
+                create_user(s, name=name, role=role, password=known[name], now=now,  # type: ignore[arg-type]
+                            display_name=display, **profile)
+            out.append((name, role, known.get(name, "(set before; see accounts.txt)")))
+        s.commit()
+    path.write_text("".join(f"{n} {p}\n" for n, p in known.items()))
+    path.chmod(0o600)
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     from firmware_sim.community import Community
     from firmware_sim.transport import MqttPublisher, Sender
@@ -69,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
     community = Community(args.homes, seed=args.seed, alarm_rate=args.alarm_rate)
     created = register_community(runtime.engine, [r.as_dict() for r in community.registry_rows()], runtime.clock())
     print(f"Community: {args.homes} homes, {len(community.registry_rows())} devices ({created} newly registered)")
+    staff = seed_accounts(runtime.engine, data_dir, runtime.clock())
 
     stop = threading.Event()
 
@@ -81,7 +124,11 @@ def run(args: argparse.Namespace) -> int:
 
     sim = threading.Thread(target=simulate, name="community", daemon=True)
     sim.start()
-    print(f"\n  Dashboard (on-call board): http://{args.host}:{port}/\n  API docs: http://{args.host}:{port}/docs\n"
+    sign_ins = "".join(f"    {name:<10} {role:<12} {password}\n" for name, role, password in staff)
+    print(f"\n  Dashboard (on-call board): http://{args.host}:{port}/\n"
+          f"  Technician page (phone):   http://{args.host}:{port}/tech.html\n"
+          f"  API docs: http://{args.host}:{port}/docs\n"
+          f"  Sign in as (kept in {data_dir / 'accounts.txt'}):\n{sign_ins}"
           "  Press Ctrl+C to stop.\n", flush=True)
     try:
         uvicorn.run(app, host=args.host, port=port, log_level="warning")

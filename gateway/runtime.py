@@ -12,6 +12,7 @@ from gateway.clock import Clock, iso, utc_now
 from gateway.config import Settings
 from gateway.live import LiveHub
 from gateway.metrics import Metrics
+from gateway.views import order_json
 
 
 @dataclass
@@ -25,6 +26,9 @@ class Runtime:
     bus: Any = None  # gateway.live_bus.LiveBus: changes to and from the other instances
     scheduler: Any = None  # gateway.scheduler.Scheduler: escalation steps as they fall due
     stoppers: list[Callable[[], None]] = field(default_factory=list)  # run at shutdown, after ingest
+    # In the transaction that assigns an order / fires a ladder step: queue the notifications.
+    on_assigned: Callable[..., None] | None = None
+    on_step: Callable[..., None] | None = None
 
     def send_live(self, message: dict[str, Any]) -> None:
         """To every board: this instance's, and through the live bus the other instances'.
@@ -41,6 +45,9 @@ class Runtime:
         """The scheduler calls this after committing fired escalation steps."""
         now = iso(self.clock())
         for f in fired:
+            if f.order is not None:  # the step changed the order (automatic dispatch)
+                self.broadcast("updated", order_json(f.order, self.clock()))
+                continue
             self.send_live({"type": "escalation", "now": now, "order_id": f.order_id, "step": f.step,
                             "audience": list(f.audience), "breach": f.breach})
 

@@ -15,7 +15,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.clock import Clock
-from gateway.services.escalation import Fired, fire_due
+from gateway.services.dispatch import OnAssigned
+from gateway.services.escalation import Fired, OnStep, fire_due
 from gateway.storage.db import session as open_session
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,10 @@ BATCH = 200
 
 class Scheduler:
     def __init__(self, *, engine: Engine, clock: Clock, instance: str,
-                 on_fired: Callable[[list[Fired]], None] | None = None, interval: float = 1.0) -> None:
+                 on_fired: Callable[[list[Fired]], None] | None = None, interval: float = 1.0,
+                 on_step: OnStep | None = None, on_assigned: OnAssigned | None = None) -> None:
+        self._on_step = on_step
+        self._on_assigned = on_assigned
         self._engine = engine
         self._clock = clock
         self._instance = instance
@@ -39,7 +43,8 @@ class Scheduler:
         were due (fired or void)."""
         try:
             with open_session(self._engine) as s:
-                fired, taken = fire_due(s, now=self._clock(), instance=self._instance, limit=BATCH)
+                fired, taken = fire_due(s, now=self._clock(), instance=self._instance, limit=BATCH,
+                                        on_step=self._on_step, on_assigned=self._on_assigned)
                 s.commit()
         except SQLAlchemyError as exc:
             log.error("scheduler poll failed (%s); the steps stay pending and are retried", exc)

@@ -8,13 +8,21 @@ from typing import Any
 from sqlalchemy import Row
 
 from gateway.clock import iso
+from gateway.domain.ladders import Step, position
 from gateway.domain.sla import clock
 from gateway.storage.models import Order, TimelineEntry
 
 _TIME_FIELDS = (
     "opened_at", "ack_due_at", "onsite_due_at", "at_risk_at", "acknowledged_at", "dispatched_at", "accepted_at",
-    "arrived_at", "resolved_at", "closed_at", "cancelled_at", "last_event_at",
+    "departed_at", "arrived_at", "resolved_at", "closed_at", "cancelled_at", "last_event_at",
 )
+
+
+def _step_json(step: tuple[Step, datetime] | None) -> dict[str, Any] | None:
+    if step is None:
+        return None
+    return {"step": step[0].name, "due_at": iso(step[1]), "audience": [a.value for a in step[0].audience],
+            "breach": step[0].breach}
 
 
 def order_json(order: Order | Row[Any], now: datetime) -> dict[str, Any]:
@@ -47,6 +55,8 @@ def order_json(order: Order | Row[Any], now: datetime) -> dict[str, Any]:
     }
     for name in _TIME_FIELDS:
         out[name] = iso(getattr(order, name))
+    current, upcoming = position(order.kind, order, now)
+    out["ladder"] = {"current": _step_json(current), "next": _step_json(upcoming)}
     out["clock"] = {
         "now": iso(now),
         "elapsed_s": round(c.elapsed_s, 3),

@@ -28,10 +28,32 @@ class GatewayProcess:
         self.protocol = protocol
         self.log_path = log_dir / f"{self.instance_id}.log"
         self.proc: subprocess.Popen[bytes] | None = None
+        self._token: str | None = None
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def token(self) -> str:
+        """An admin bearer token in this gateway's database (made on first use)."""
+        if self._token is None:
+            from gateway.storage.db import create_schema, make_engine
+            from tests.accounts import api_token
+
+            engine = make_engine(self.db_url)
+            create_schema(engine)
+            self._token = api_token(engine, f"tests-{uuid.uuid4().hex[:6]}", "admin")
+            engine.dispose()
+        return self._token
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    @property
+    def live_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/api/live?token={self.token}"
 
     def start(self, timeout: float = 30.0) -> GatewayProcess:
         cmd = [sys.executable, "-m", "gateway.cli", "serve", "--mqtt", self.mqtt_url, "--db", self.db_url,
@@ -73,12 +95,12 @@ class GatewayProcess:
     # --- API helpers ---
 
     def get(self, path: str, **params: Any) -> Any:
-        r = httpx.get(f"{self.base_url}{path}", params=params, timeout=10)
+        r = httpx.get(f"{self.base_url}{path}", params=params, headers=self.headers, timeout=10)
         r.raise_for_status()
         return r.json()
 
     def post(self, path: str, body: Any) -> httpx.Response:
-        return httpx.post(f"{self.base_url}{path}", json=body, timeout=10)
+        return httpx.post(f"{self.base_url}{path}", json=body, headers=self.headers, timeout=10)
 
     def metric(self, name: str) -> float:
         text = httpx.get(f"{self.base_url}/metrics", timeout=10).text

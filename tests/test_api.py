@@ -13,6 +13,7 @@ from gateway.app import create_app
 from gateway.config import Settings
 from gateway.services.events import apply_events
 from gateway.storage.db import session
+from tests.accounts import bearer, user_token
 
 T0 = datetime(2026, 11, 28, 4, 0, tzinfo=UTC)
 
@@ -32,9 +33,17 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def client(db_url: str, clock: FakeClock) -> Iterator[TestClient]:
+    """Signed in as an admin; ``xiaoliu`` (dispatcher) and ``li`` (technician) exist too."""
     settings = Settings(db_url=db_url, ingest=False, max_body=4096, scheduler_interval=0)
     with TestClient(create_app(settings, clock=clock)) as c:
+        engine = c.app.state.runtime.engine  # type: ignore[attr-defined]
+        c.headers.update(bearer(user_token(engine, "admin", "admin")))
+        user_token(engine, "li", "technician", display_name="李师傅", skills=["plumbing"])
         yield c
+
+
+def as_user(client: TestClient, name: str, role: str, **profile: object) -> dict[str, str]:
+    return bearer(user_token(client.app.state.runtime.engine, name, role, **profile))  # type: ignore[attr-defined]
 
 
 def fire(client: TestClient, kind: EventKind, device: str = "elder-101-sos") -> None:
@@ -99,32 +108,34 @@ def test_order_json_shape_and_clock(client: TestClient, clock: FakeClock) -> Non
 def test_actions_walk_the_life_and_fill_the_timeline(client: TestClient, clock: FakeClock) -> None:
     fire(client, EventKind.SOS)
     oid = client.get("/api/orders").json()[0]["id"]
-    steps = [("ack", {}), ("dispatch", {"technician": "李师傅"}), ("arrive", {}), ("resolve", {"note": "扶起, 无伤"}),
+    staff = as_user(client, "xiaoliu", "dispatcher", display_name="值班员小刘")
+    steps = [("ack", {}), ("dispatch", {"technician": "li"}), ("arrive", {}), ("resolve", {"note": "扶起, 无伤"}),
              ("close", {})]
     for i, (action, extra) in enumerate(steps):
         clock.now = T0 + timedelta(minutes=i + 1)
-        r = client.post(f"/api/orders/{oid}/{action}", json={"by": "值班员小刘", **extra})
+        r = client.post(f"/api/orders/{oid}/{action}", json={"by": "typed name is ignored", **extra}, headers=staff)
         assert r.status_code == 200, r.text
     detail = client.get(f"/api/orders/{oid}").json()
-    assert detail["status"] == "closed" and detail["assignee"] == "李师傅"
+    assert detail["status"] == "closed" and detail["assignee"] == "li"
     assert detail["arrived_at"] == "2026-11-28T04:03:00.000Z"
-    assert [e["action"] for e in detail["timeline"]] == ["opened", "ack", "dispatch", "arrive", "resolve", "close"]
-    assert detail["timeline"][4]["note"] == "扶起, 无伤"
-    assert all(e["actor"] == "值班员小刘" for e in detail["timeline"][1:])
+    assert [e["action"] for e in detail["timeline"]] == \
+        ["opened", "ack", "dispatch", "accept", "arrive", "resolve", "close"]  # arriving accepts
+    assert detail["timeline"][5]["note"] == "扶起, 无伤"
+    assert all(e["actor"] == "xiaoliu" for e in detail["timeline"][1:])  # the signed-in user
     assert client.get("/api/orders", params={"active": "true"}).json() == []
 
 
 def test_illegal_transition_is_409_with_reason(client: TestClient) -> None:
     fire(client, EventKind.SOS)
     oid = client.get("/api/orders").json()[0]["id"]
-    r = client.post(f"/api/orders/{oid}/resolve", json={"by": "x"})
+    r = client.post(f"/api/orders/{oid}/resolve", json={})
     assert r.status_code == 409 and "open" in r.json()["detail"]
-    r = client.post(f"/api/orders/{oid}/cancel", json={"by": "x"})
+    r = client.post(f"/api/orders/{oid}/cancel", json={})
     assert r.status_code == 409 and "reason" in r.json()["detail"]
-    assert client.post(f"/api/orders/{oid}/cancel", json={"by": "x", "reason": "误报"}).json()["status"] == "cancelled"
-    assert client.post("/api/orders/9999/ack", json={"by": "x"}).status_code == 404
-    assert client.post(f"/api/orders/{oid}/explode", json={"by": "x"}).status_code == 422
-    assert client.post(f"/api/orders/{oid}/ack", json={}).status_code == 422
+    assert client.post(f"/api/orders/{oid}/cancel", json={"reason": "误报"}).json()["status"] == "cancelled"
+    assert client.post("/api/orders/9999/ack", json={}).status_code == 404
+    assert client.post(f"/api/orders/{oid}/explode", json={}).status_code == 422
+    assert client.post(f"/api/orders/{oid}/ack", json={"note": 5}).status_code == 422
 
 
 def test_filters_and_urgency_order(client: TestClient) -> None:
@@ -156,7 +167,7 @@ def test_live_socket_snapshot_then_changes(client: TestClient) -> None:
         snap = ws.receive_json()
         assert snap["type"] == "snapshot" and [o["device_id"] for o in snap["orders"]] == ["a"]
         oid = snap["orders"][0]["id"]
-        client.post(f"/api/orders/{oid}/ack", json={"by": "x"})
+        client.post(f"/api/orders/{oid}/ack", json={})
         msg = ws.receive_json()
         assert msg["type"] == "order" and msg["order"]["status"] == "acknowledged"
 

@@ -40,8 +40,12 @@ def test_demo_runs_a_community_that_raises_orders(tmp_path: Path) -> None:
                 return False
 
         wait_until(healthy, timeout=40, interval=0.2, what="the demo gateway")
-        assert len(httpx.get(f"{base}/api/devices").json()) == 12  # 4 homes x 3 devices, registered
-        orders = wait_until(lambda: httpx.get(f"{base}/api/orders").json(), timeout=40, interval=0.5,
+        assert httpx.get(f"{base}/api/orders").status_code == 401  # signed-in staff only
+        passwords = dict(line.split(" ", 1) for line in (tmp_path / "demo" / "accounts.txt").read_text().splitlines())
+        web = httpx.Client(base_url=base, timeout=10)
+        assert web.post("/api/auth/login", json={"name": "duty", "password": passwords["duty"]}).status_code == 200
+        assert len(web.get("/api/devices").json()) == 12  # 4 homes x 3 devices, registered
+        orders = wait_until(lambda: web.get("/api/orders").json(), timeout=40, interval=0.5,
                             what="an order from the simulated community")
         assert orders[0]["resident"]  # registered devices: the order names its resident
         assert "社物共治" in httpx.get(f"{base}/").text
@@ -49,6 +53,7 @@ def test_demo_runs_a_community_that_raises_orders(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=30)
     assert f"http://127.0.0.1:{port}/" in out  # it told the user where the board is
+    assert passwords["duty"] in out  # and how to sign in
     assert proc.returncode == 0, out[-2000:]
 
 

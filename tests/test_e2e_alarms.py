@@ -62,7 +62,7 @@ def test_z2m_sos_becomes_an_order_on_the_api_and_the_live_feed(gateway_server: G
                                     "grid": "G1"}).status_code == 201
 
     async def run() -> dict:  # type: ignore[type-arg]
-        async with websockets.connect(f"ws://127.0.0.1:{gw.port}/api/live") as ws:
+        async with websockets.connect(gw.live_url) as ws:
             snap = json.loads(await ws.recv())
             assert snap["type"] == "snapshot" and snap["orders"] == []
             with publisher(gw.mqtt_url) as pub:
@@ -180,8 +180,8 @@ def test_broker_restart_mid_run_loses_nothing(
     assert gw.get("/api/deadletters") == []
 
 
-async def collect_opened(port: int, want: int, into: set[str], ready: asyncio.Event) -> None:
-    async with websockets.connect(f"ws://127.0.0.1:{port}/api/live") as ws:
+async def collect_opened(live_url: str, want: int, into: set[str], ready: asyncio.Event) -> None:
+    async with websockets.connect(live_url) as ws:
         json.loads(await ws.recv())  # snapshot
         ready.set()
         while len(into) < want:
@@ -207,8 +207,8 @@ def test_two_instances_on_one_shared_subscription_and_postgres_never_double(
 
         async def run() -> None:
             ready_a, ready_b = asyncio.Event(), asyncio.Event()
-            boards = asyncio.gather(collect_opened(a.port, devices, seen_a, ready_a),
-                                    collect_opened(b.port, devices, seen_b, ready_b))
+            boards = asyncio.gather(collect_opened(a.live_url, devices, seen_a, ready_a),
+                                    collect_opened(b.live_url, devices, seen_b, ready_b))
             await ready_a.wait()
             await ready_b.wait()
 

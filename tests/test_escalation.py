@@ -48,6 +48,7 @@ def escalations(engine: Engine, order_id: int) -> list[str]:
 
 def test_p1_ladder_plan() -> None:
     assert [(s.name, due - T0) for s, due in plan("sos", T0)] == [
+        ("auto_dispatch", timedelta(0)),  # void unless automatic dispatch is on for the kind
         ("ack_overdue", timedelta(seconds=60)),
         ("ack_overdue_leader", timedelta(minutes=3)),
         ("dispatch_overdue", timedelta(minutes=3)),
@@ -91,7 +92,8 @@ def test_ack_stops_the_ack_steps_and_arrival_the_onsite_steps(engine: Engine) ->
     assert fired == [] and taken == 2  # on-site steps: void
     with session(engine) as s:
         statuses = {st.step: st.status for st in s.exec(select(EscalationStep))}
-    assert statuses == {"ack_overdue": "void", "ack_overdue_leader": "void", "dispatch_overdue": "fired",
+    assert statuses == {"auto_dispatch": "void",
+                        "ack_overdue": "void", "ack_overdue_leader": "void", "dispatch_overdue": "fired",
                         "onsite_at_risk": "void", "onsite_breached": "void"}
 
 

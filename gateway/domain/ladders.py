@@ -37,9 +37,17 @@ class Step:
     until: Until
     audience: tuple[Audience, ...]
     breach: bool = False  # reaching this step is recorded as a breach of the target
+    action: str | None = None  # a step that does something instead of telling people
+
+
+# Sends the best technician at once when automatic dispatch is switched on for the order's kind
+# (gateway.services.dispatch); void otherwise. A timer like the others, so it survives restarts
+# and runs once across instances.
+AUTO_DISPATCH = Step("auto_dispatch", timedelta(0), Until.DISPATCHED, (), action="auto_dispatch")
 
 
 P1 = (
+    AUTO_DISPATCH,
     Step("ack_overdue", timedelta(seconds=60), Until.ACKNOWLEDGED, (Audience.ONCALL_TEAM,)),
     Step("ack_overdue_leader", timedelta(minutes=3), Until.ACKNOWLEDGED, (Audience.DUTY_LEADER,)),
     Step("dispatch_overdue", timedelta(minutes=3), Until.DISPATCHED, (Audience.DUTY_LEADER,)),
@@ -48,12 +56,14 @@ P1 = (
          breach=True),
 )
 LEAK = (
+    AUTO_DISPATCH,
     Step("dispatch_overdue", timedelta(minutes=10), Until.DISPATCHED, (Audience.PROPERTY_TEAM,)),
     Step("onsite_at_risk", timedelta(minutes=40), Until.ON_SITE, (Audience.PROPERTY_TEAM, Audience.DUTY_LEADER)),
     Step("onsite_breached", timedelta(hours=1), Until.ON_SITE, (Audience.PROPERTY_TEAM, Audience.DUTY_LEADER),
          breach=True),
 )
 MAINTENANCE = (
+    AUTO_DISPATCH,
     Step("dispatch_overdue", timedelta(hours=4), Until.DISPATCHED, (Audience.PROPERTY_TEAM,)),
     Step("onsite_breached", timedelta(hours=48), Until.ON_SITE, (Audience.PROPERTY_TEAM,), breach=True),
 )
@@ -77,10 +87,25 @@ def plan(order_kind: str, opened_at: datetime) -> list[tuple[Step, datetime]]:
 def still_applies(until: Until, order: Any) -> bool:
     """``order`` has the order's status and times (a model or a row). A step applies while the
     order is active and has not reached what the step waits for."""
-    if order.status not in ("open", "acknowledged", "new", "dispatched", "accepted"):
+    if order.status not in ("open", "acknowledged", "new", "dispatched", "accepted", "en_route"):
         return False  # on site, resolved, closed or cancelled: no step applies
     if until is Until.ACKNOWLEDGED:
         return order.acknowledged_at is None and order.dispatched_at is None
     if until is Until.DISPATCHED:
         return order.dispatched_at is None
     return order.arrived_at is None
+
+
+def position(order_kind: str, order: Any, now: datetime) -> tuple[tuple[Step, datetime] | None,
+                                                                  tuple[Step, datetime] | None]:
+    """Where an order stands on its ladder at ``now``: the last step reached that still applies,
+    and the next one to come. Steps that act (automatic dispatch) are not shown."""
+    current = upcoming = None
+    for step, due in plan(order_kind, order.opened_at):
+        if step.action is not None or not still_applies(step.until, order):
+            continue
+        if due <= now:
+            current = (step, due)
+        elif upcoming is None:
+            upcoming = (step, due)
+    return current, upcoming

@@ -30,9 +30,10 @@ class Status(StrEnum):
     ACKNOWLEDGED = "acknowledged"
     # tickets
     NEW = "new"
-    ACCEPTED = "accepted"
     # shared
     DISPATCHED = "dispatched"
+    ACCEPTED = "accepted"
+    EN_ROUTE = "en_route"  # "on my way"
     ON_SITE = "on_site"
     RESOLVED = "resolved"
     CLOSED = "closed"
@@ -44,6 +45,7 @@ class Action(StrEnum):
     DISPATCH = "dispatch"
     ACCEPT = "accept"
     REJECT = "reject"
+    DEPART = "depart"  # on my way
     ARRIVE = "arrive"
     RESOLVE = "resolve"
     CLOSE = "close"
@@ -53,7 +55,8 @@ class Action(StrEnum):
 # Statuses in which an order still holds its device's open-alarm key: repeats of the same
 # alarm are counted on it instead of opening another order.
 ACTIVE_STATUSES: frozenset[Status] = frozenset(
-    {Status.OPEN, Status.ACKNOWLEDGED, Status.NEW, Status.DISPATCHED, Status.ACCEPTED, Status.ON_SITE}
+    {Status.OPEN, Status.ACKNOWLEDGED, Status.NEW, Status.DISPATCHED, Status.ACCEPTED, Status.EN_ROUTE,
+     Status.ON_SITE}
 )
 FINAL_STATUSES: frozenset[Status] = frozenset({Status.CLOSED, Status.CANCELLED})
 
@@ -71,18 +74,22 @@ def _t(sources: set[Status], target: Status, **kw: bool) -> Transition:
     return Transition(frozenset(sources), target, **kw)  # type: ignore[arg-type]
 
 
-_OPEN_EMERGENCY = {Status.OPEN, Status.ACKNOWLEDGED, Status.DISPATCHED, Status.ON_SITE}
-_OPEN_TICKET = {Status.NEW, Status.DISPATCHED, Status.ACCEPTED, Status.ON_SITE}
+_OPEN_EMERGENCY = {Status.OPEN, Status.ACKNOWLEDGED, Status.DISPATCHED, Status.ACCEPTED, Status.EN_ROUTE,
+                   Status.ON_SITE}
+_OPEN_TICKET = {Status.NEW, Status.DISPATCHED, Status.ACCEPTED, Status.EN_ROUTE, Status.ON_SITE}
+_SENT = {Status.DISPATCHED, Status.ACCEPTED}  # someone is assigned and has not set off
 
 EMERGENCY_TRANSITIONS: dict[Action, Transition] = {
     Action.ACK: _t({Status.OPEN}, Status.ACKNOWLEDGED),
-    # Dispatching an unacknowledged alarm acknowledges it too; re-dispatch is allowed.
-    Action.DISPATCH: _t({Status.OPEN, Status.ACKNOWLEDGED, Status.DISPATCHED}, Status.DISPATCHED,
-                        needs_technician=True),
-    Action.ACCEPT: Transition(frozenset(), None, "emergencies are dispatched, not accepted"),
-    Action.REJECT: Transition(frozenset(), None, "emergencies cannot be rejected; cancel with a reason"),
+    # Dispatching an unacknowledged alarm acknowledges it too; re-dispatch is allowed until
+    # someone has set off.
+    Action.DISPATCH: _t({Status.OPEN, Status.ACKNOWLEDGED} | _SENT, Status.DISPATCHED, needs_technician=True),
+    Action.ACCEPT: _t({Status.DISPATCHED}, Status.ACCEPTED),
+    # The one sent cannot go: back to the dispatcher, still acknowledged; the ladder runs on.
+    Action.REJECT: _t(_SENT, Status.ACKNOWLEDGED, needs_reason=True),
+    Action.DEPART: _t(_SENT, Status.EN_ROUTE),
     # A key-holding neighbour or the on-call staff may arrive without a dispatch.
-    Action.ARRIVE: _t({Status.ACKNOWLEDGED, Status.DISPATCHED}, Status.ON_SITE),
+    Action.ARRIVE: _t({Status.ACKNOWLEDGED, Status.EN_ROUTE} | _SENT, Status.ON_SITE),
     Action.RESOLVE: _t({Status.ON_SITE}, Status.RESOLVED),
     Action.CLOSE: _t({Status.RESOLVED}, Status.CLOSED),
     Action.CANCEL: _t(_OPEN_EMERGENCY, Status.CANCELLED, needs_reason=True),
@@ -90,10 +97,12 @@ EMERGENCY_TRANSITIONS: dict[Action, Transition] = {
 
 TICKET_TRANSITIONS: dict[Action, Transition] = {
     Action.ACK: Transition(frozenset(), None, "service tickets are not acknowledged; dispatch them"),
-    Action.DISPATCH: _t({Status.NEW, Status.DISPATCHED}, Status.DISPATCHED, needs_technician=True),
+    Action.DISPATCH: _t({Status.NEW} | _SENT, Status.DISPATCHED, needs_technician=True),
     Action.ACCEPT: _t({Status.DISPATCHED}, Status.ACCEPTED),
-    Action.REJECT: _t({Status.DISPATCHED}, Status.NEW, needs_reason=True),
-    Action.ARRIVE: _t({Status.DISPATCHED, Status.ACCEPTED}, Status.ON_SITE),
+    Action.REJECT: _t(_SENT, Status.NEW, needs_reason=True),
+    # Setting off or arriving straight from "dispatched" accepts the job on the way.
+    Action.DEPART: _t(_SENT, Status.EN_ROUTE),
+    Action.ARRIVE: _t(_SENT | {Status.EN_ROUTE}, Status.ON_SITE),
     Action.RESOLVE: _t({Status.ON_SITE}, Status.RESOLVED),
     Action.CLOSE: _t({Status.RESOLVED}, Status.CLOSED),
     Action.CANCEL: _t(_OPEN_TICKET, Status.CANCELLED, needs_reason=True),
@@ -126,6 +135,7 @@ class OrderFacts:
     acknowledged_at: datetime | None = None
     dispatched_at: datetime | None = None
     accepted_at: datetime | None = None
+    departed_at: datetime | None = None
     arrived_at: datetime | None = None
     resolved_at: datetime | None = None
     closed_at: datetime | None = None
@@ -180,6 +190,8 @@ def apply_action(
             new.dispatched_at = now
             new.accepted_at = None
             data["technician"] = technician or ""
+            if facts.assignee and facts.assignee != technician:
+                data["replaces"] = facts.assignee
         case Action.ACCEPT:
             new.accepted_at = now
         case Action.REJECT:
@@ -187,7 +199,16 @@ def apply_action(
             data["reason"] = reason or ""
             new.assignee = None
             new.dispatched_at = None
+            new.accepted_at = None
+        case Action.DEPART:
+            if facts.status is Status.DISPATCHED:
+                new.accepted_at = now
+                implied.append(Action.ACCEPT.value)
+            new.departed_at = now
         case Action.ARRIVE:
+            if facts.status is Status.DISPATCHED and facts.assignee:
+                new.accepted_at = now
+                implied.append(Action.ACCEPT.value)
             new.arrived_at = now
         case Action.RESOLVE:
             new.resolved_at = now

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -9,7 +10,13 @@ from typing import Any
 from sqlmodel import Session
 
 from gateway.domain.ladders import STEPS_BY_NAME, Step, plan, still_applies
+from gateway.services.dispatch import OnAssigned, auto_dispatch, rule_for
 from gateway.storage import crud
+from gateway.storage.models import Order
+
+# Called for each step fired, in the scheduler's transaction (the notification outbox):
+# (session, order, step, now) → None.
+OnStep = Callable[[Session, Any, Step, datetime], None]
 
 
 def ladder_rows(order_id: int, order_kind: str, opened_at: datetime) -> list[dict[str, Any]]:
@@ -26,9 +33,11 @@ class Fired:
     audience: tuple[str, ...]
     late_s: float  # how long after its due time the step fired (the scheduler's lag)
     breach: bool
+    order: Order | None = None  # set when the step changed the order (auto-dispatch)
 
 
-def fire_due(session: Session, *, now: datetime, instance: str, limit: int = 200) -> tuple[list[Fired], int]:
+def fire_due(session: Session, *, now: datetime, instance: str, limit: int = 200, on_step: OnStep | None = None,
+             on_assigned: OnAssigned | None = None) -> tuple[list[Fired], int]:
     """Take up to ``limit`` steps due by ``now``: fire those that still apply (timeline entry),
     void the rest. Answers what fired and how many steps were due. The caller commits; a step
     is fired exactly once across restarts and instances. A handful of statements per poll,
@@ -37,10 +46,16 @@ def fire_due(session: Session, *, now: datetime, instance: str, limit: int = 200
     orders = {row.id: row for row in crud.order_rows(session, ids={d.order_id for d in due})}
     applying: dict[int, tuple[Any, Step]] = {}
     void: list[int] = []
+    auto: dict[str, bool] = {}  # per kind, read once per poll
     for d in due:
         step = STEPS_BY_NAME.get((d.order_kind, d.step))
         order = orders.get(d.order_id)
-        if step is not None and order is not None and still_applies(step.until, order):
+        if step is not None and step.action == "auto_dispatch" and d.order_kind not in auto:
+            rule = rule_for(session, kind=d.order_kind)
+            auto[d.order_kind] = rule is not None and rule.auto
+        if step is not None and step.action == "auto_dispatch" and not auto[d.order_kind]:
+            void.append(d.id)  # automatic dispatch is off for this kind
+        elif step is not None and order is not None and still_applies(step.until, order):
             applying[d.id] = (d, step)
         else:
             void.append(d.id)
@@ -52,7 +67,14 @@ def fire_due(session: Session, *, now: datetime, instance: str, limit: int = 200
         if step_id not in taken:
             continue  # another scheduler fired it
         late = (now - d.due_at).total_seconds()
+        if step.action == "auto_dispatch":
+            if auto_dispatch(session, order_id=d.order_id, now=now, on_assigned=on_assigned) is not None:
+                fired.append(Fired(d.order_id, step.name, (), late, False,
+                                   order=crud.get_order(session, order_id=d.order_id)))
+            continue
         audience = tuple(a.value for a in step.audience)
+        if on_step is not None:
+            on_step(session, orders[d.order_id], step, now)
         timeline.append({
             "order_id": d.order_id, "at": now, "actor": "shewu:escalation", "action": "escalation", "note": None,
             "data": {"step": step.name, "audience": list(audience), "due_at": d.due_at.isoformat(),

@@ -191,9 +191,15 @@ def list_orders(
     statuses: Sequence[str] = (),
     kinds: Sequence[str] = (),
     active: bool = False,
+    assignee: str | None = None,
+    grid: str | None = None,
     limit: int = 200,
 ) -> Sequence[Order]:
     stmt = select(Order)
+    if assignee is not None:
+        stmt = stmt.where(Order.assignee == assignee)
+    if grid is not None:
+        stmt = stmt.where(Order.grid == grid)
     if active:
         stmt = stmt.where(col(Order.status).in_([s.value for s in ACTIVE_STATUSES]))
         stmt = stmt.order_by(PRIORITY_RANK, col(Order.onsite_due_at), col(Order.id))

@@ -88,6 +88,7 @@ class Order(SQLModel, table=True):
     acknowledged_at: datetime | None = _ts()
     dispatched_at: datetime | None = _ts()
     accepted_at: datetime | None = _ts()
+    departed_at: datetime | None = _ts()
     arrived_at: datetime | None = _ts()
     resolved_at: datetime | None = _ts()
     closed_at: datetime | None = _ts()
@@ -148,3 +149,53 @@ class EscalationStep(SQLModel, table=True):
     status: str = Field(default="pending", max_length=16, index=True)  # pending | fired | void
     done_at: datetime | None = _ts()
     done_by: str | None = Field(default=None, max_length=128)  # the gateway instance that took it
+
+
+class User(SQLModel, table=True):
+    """A person who signs in: staff (资源清单 for technicians: skills, home grid, live status)
+    and residents. ``name`` is the login and what the timeline records as the actor."""
+
+    __tablename__ = "users"
+
+    name: str = Field(primary_key=True, max_length=64)
+    display_name: str = Field(default="", max_length=128)
+    role: str = Field(max_length=16, index=True)  # gateway.domain.roles.Role
+    password_hash: str | None = Field(default=None, max_length=256)
+    team: str = Field(default="", max_length=64)  # e.g. property, community
+    skills: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    grid: str = Field(default="", max_length=64)
+    building: str = Field(default="", max_length=64)
+    phone: str = Field(default="", max_length=32)
+    status: str = Field(default="available", max_length=16)  # available | busy | off_duty
+    active: bool = True
+    created_at: datetime | None = _ts()
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token: an integration's (named, with a role of its own) or a signed-in user's
+    session. Only a hash is stored; revoking sets ``revoked_at``."""
+
+    __tablename__ = "api_tokens"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64)
+    kind: str = Field(default="api", max_length=16)  # api | session
+    token_hash: str = Field(max_length=64, unique=True)
+    role: str = Field(max_length=16)
+    user: str | None = Field(default=None, max_length=64, index=True)  # session tokens: whose
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    expires_at: datetime | None = _ts()
+    revoked_at: datetime | None = _ts()
+
+
+class DispatchSetting(SQLModel, table=True):
+    """An admin's choice for one order kind: the skill it needs and whether Shewu dispatches it
+    by itself. Kinds without a row use ``gateway.domain.dispatch.RULES``."""
+
+    __tablename__ = "dispatch_settings"
+
+    kind: str = Field(primary_key=True, max_length=32)
+    skill: str = Field(max_length=32)
+    auto: bool = False
+    updated_at: datetime | None = _ts()
+    updated_by: str | None = Field(default=None, max_length=128)

@@ -6,16 +6,20 @@ import csv
 import io
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field, ValidationError
 from starlette.datastructures import UploadFile
 
-from gateway.api.deps import NowDep, SessionDep
+from gateway.api.deps import Allowed, NowDep, SessionDep
 from gateway.clock import iso
+from gateway.domain.roles import Perm
 from gateway.storage import crud
 from gateway.storage.models import Device
 
 router = APIRouter(prefix="/api/devices", tags=["devices"])
+
+READ = Depends(Allowed(Perm.DEVICES_READ))
+WRITE = Depends(Allowed(Perm.DEVICES_WRITE))
 
 DEVICE_ID = r"^[^\x00-\x1f#+]{1,128}$"  # anything a Zigbee2MQTT friendly name may be, not MQTT wildcards
 
@@ -54,7 +58,7 @@ def device_json(device: Device, session: Any) -> dict[str, Any]:
     }
 
 
-@router.get("")
+@router.get("", dependencies=[READ])
 def list_devices(
     session: SessionDep,
     grid: str | None = None,
@@ -64,7 +68,7 @@ def list_devices(
     return [device_json(d, session) for d in crud.list_devices(session, grid=grid, limit=limit, offset=offset)]
 
 
-@router.get("/{device_id:path}")
+@router.get("/{device_id:path}", dependencies=[READ])
 def get_device(device_id: str, session: SessionDep) -> dict[str, Any]:
     device = crud.get_device(session, device_id=device_id)
     if device is None:
@@ -72,7 +76,7 @@ def get_device(device_id: str, session: SessionDep) -> dict[str, Any]:
     return device_json(device, session)
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, dependencies=[WRITE])
 def create_device(body: DeviceIn, session: SessionDep, now: NowDep) -> dict[str, Any]:
     if crud.get_device(session, device_id=body.device_id) is not None:
         raise HTTPException(409, f"device {body.device_id!r} already exists")
@@ -81,7 +85,7 @@ def create_device(body: DeviceIn, session: SessionDep, now: NowDep) -> dict[str,
     return device_json(device, session)
 
 
-@router.patch("/{device_id:path}")
+@router.patch("/{device_id:path}", dependencies=[WRITE])
 def update_device(device_id: str, body: DevicePatch, session: SessionDep, now: NowDep) -> dict[str, Any]:
     device = crud.get_device(session, device_id=device_id)
     if device is None:
@@ -124,7 +128,7 @@ def import_rows(session: Any, text: str, now: Any) -> dict[str, Any]:
     return {"created": created, "updated": updated, "errors": errors}
 
 
-@router.post("/import")
+@router.post("/import", dependencies=[WRITE])
 async def import_devices(request: Request, session: SessionDep, now: NowDep) -> dict[str, Any]:
     ctype = request.headers.get("content-type", "")
     if ctype.startswith("multipart/form-data"):

@@ -1,14 +1,26 @@
-"""The live feed: a snapshot of active orders, then every change as it commits."""
+"""The live feed: a snapshot of active orders, then every change as it commits.
+
+Signed in by the session cookie, an ``Authorization: Bearer`` header, or ``?token=`` (for
+clients that cannot set headers on a WebSocket). Technicians get only the orders assigned to
+them, grid workers only their grid's: plus, once, the change that takes an order out of their
+view, so that their page can drop it.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
+from gateway.api.deps import SESSION_COOKIE, request_token
+from gateway.api.routes.orders import scope
 from gateway.clock import iso
+from gateway.domain.roles import Perm, allowed
 from gateway.runtime import Runtime
+from gateway.services.accounts import Principal, principal_for
 from gateway.storage import crud
 from gateway.storage.db import session as open_session
 from gateway.views import order_json
@@ -16,24 +28,69 @@ from gateway.views import order_json
 router = APIRouter(tags=["live"])
 
 PING_EVERY_S = 15.0
+UNAUTHORIZED = 4401  # close codes 4000-4999 are the application's
+FORBIDDEN = 4403
+
+
+class _View:
+    """Which live messages one scoped principal may see."""
+
+    def __init__(self, scope: dict[str, str], visible: set[int]) -> None:
+        self.scope = scope
+        self.visible = visible
+
+    def admit(self, text: str) -> bool:
+        message: dict[str, Any] = json.loads(text)
+        if message.get("type") == "order":
+            order = message.get("order") or {}
+            oid = order.get("id")
+            if all(order.get(k) == v for k, v in self.scope.items()):
+                self.visible.add(oid)
+                return True
+            if oid in self.visible:  # it just left this view: say so once
+                self.visible.discard(oid)
+                return True
+            return False
+        if message.get("type") == "escalation":
+            return message.get("order_id") in self.visible
+        return True
+
+
+def _principal(websocket: WebSocket, runtime: Runtime) -> Principal | None:
+    token = request_token(websocket.headers.get("authorization"), websocket.cookies.get(SESSION_COOKIE))
+    token = token or websocket.query_params.get("token")
+    if not token:
+        return None
+    with open_session(runtime.engine) as s:
+        return principal_for(s, token=token, now=runtime.clock())
 
 
 @router.websocket("/api/live")
 async def live(websocket: WebSocket) -> None:
     runtime: Runtime = websocket.app.state.runtime
+    principal = await asyncio.to_thread(_principal, websocket, runtime)
+    if principal is None:
+        await websocket.close(code=UNAUTHORIZED, reason="sign in first")
+        return
+    if not allowed(principal.role, Perm.LIVE):
+        await websocket.close(code=FORBIDDEN, reason=f"role {principal.role.value} has no live feed")
+        return
     await websocket.accept()
+    limits = scope(principal)
     # Subscribe before reading the snapshot, so that nothing committed in between is missed;
     # a change that is also in the snapshot is simply applied twice, which is harmless.
     queue = runtime.hub.subscribe()
     try:
         now = runtime.clock()
 
-        def snapshot() -> list[dict[str, object]]:
+        def snapshot() -> list[dict[str, Any]]:
             with open_session(runtime.engine) as s:
-                return [order_json(o, now) for o in crud.list_orders(s, active=True, limit=1000)]
+                return [order_json(o, now) for o in crud.list_orders(s, active=True, limit=1000, **limits)]
 
         orders = await asyncio.to_thread(snapshot)
-        await websocket.send_json({"type": "snapshot", "now": iso(now), "orders": orders})
+        view = _View(limits, {o["id"] for o in orders}) if limits else None
+        await websocket.send_json({"type": "snapshot", "now": iso(now), "orders": orders,
+                                   "me": {"name": principal.name, "role": principal.role.value}})
         while True:
             try:
                 text = await asyncio.wait_for(queue.get(), timeout=PING_EVERY_S)
@@ -43,7 +100,8 @@ async def live(websocket: WebSocket) -> None:
             if text is None:  # dropped for being too slow
                 await websocket.close(code=1013)
                 return
-            await websocket.send_text(text)
+            if view is None or view.admit(text):
+                await websocket.send_text(text)
     except WebSocketDisconnect:
         pass
     finally:

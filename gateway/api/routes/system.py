@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from gateway.api.deps import RuntimeDep, SessionDep
+from gateway.api.deps import Allowed, RuntimeDep, SessionDep
 from gateway.clock import iso
+from gateway.domain.roles import Perm
 from gateway.storage import crud
 
 router = APIRouter(tags=["system"])
@@ -35,7 +36,7 @@ def metrics(runtime: RuntimeDep) -> str:
     return runtime.metrics.render(extra={"shewu_live_clients": runtime.hub.client_count})
 
 
-@router.get("/api/deadletters")
+@router.get("/api/deadletters", dependencies=[Depends(Allowed(Perm.DEADLETTERS_READ))])
 def dead_letters(
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
