@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -14,16 +15,20 @@ from fastapi.staticfiles import StaticFiles
 from dashboard import STATIC_DIR
 from device_adapters.decoder import MessageDecoder
 from gateway.api.limits import BodySizeLimit
-from gateway.api.routes import auth, devices, live, orders, reports, rota, system, users
+from gateway.api.routes import auth, channels, devices, live, orders, reports, rota, system, users
 from gateway.clock import Clock, utc_now
 from gateway.config import Settings
 from gateway.ingest import Ingest
 from gateway.ingest_batch import BatchProcessor, Processor
 from gateway.ingest_worker import ProcessorProcess
 from gateway.live_bus import LiveBus
+from gateway.notify.dispatcher import NotifySender
+from gateway.notify.senders import PahoPublisher
 from gateway.runtime import Runtime
 from gateway.scheduler import Scheduler
+from gateway.services.notices import Notifier, seed_default_channel
 from gateway.storage.db import create_schema, make_engine
+from gateway.storage.db import session as open_session
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +61,18 @@ def build_ingest(runtime: Runtime) -> Ingest:
 
 
 def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
+    try:
+        zone = ZoneInfo(settings.time_zone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise SystemExit(f"shewu: unknown time zone {settings.time_zone!r} (e.g. Asia/Shanghai)") from exc
     engine = make_engine(settings.db_url)
     create_schema(engine)
-    runtime = Runtime(settings=settings, engine=engine, clock=clock)
+    runtime = Runtime(settings=settings, engine=engine, clock=clock, zone=zone)
+    with open_session(engine) as s:
+        seed_default_channel(s, now=clock())
+        s.commit()
+    notifier = Notifier(time_zone=zone, base_url=settings.public_url.rstrip("/"))
+    runtime.on_step, runtime.on_assigned = notifier.on_step, notifier.on_assigned
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -80,11 +94,22 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
                                       on_step=runtime.on_step, on_assigned=runtime.on_assigned)
         if settings.scheduler_interval > 0:
             runtime.scheduler.start()
+        publisher = None
+        if settings.ingest:  # with a broker: per-person MQTT notifications
+            publisher = PahoPublisher(settings.mqtt_url, f"{settings.instance_id}-notify").start()
+        runtime.notify = NotifySender(engine=engine, clock=runtime.clock, instance=settings.instance_id,
+                                      publish_mqtt=publisher.publish if publisher else None,
+                                      interval=settings.scheduler_interval or 1.0)
+        if settings.scheduler_interval > 0:
+            runtime.notify.start()
         try:
             yield
         finally:
             if runtime.scheduler is not None:
                 await asyncio.to_thread(runtime.scheduler.stop)
+            await asyncio.to_thread(runtime.notify.stop)
+            if publisher is not None:
+                publisher.stop()
             if runtime.ingest is not None:
                 await asyncio.to_thread(runtime.ingest.stop)
             for stop in runtime.stoppers:
@@ -100,7 +125,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.runtime = runtime
-    for module in (auth, users, orders, devices, rota, reports, system, live):
+    for module in (auth, users, orders, devices, rota, reports, channels, system, live):
         app.include_router(module.router)
     app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="dashboard")
     app.add_middleware(BodySizeLimit, max_body=settings.max_body)

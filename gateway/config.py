@@ -34,6 +34,8 @@ class Settings:
     scheduler_interval: float = 1.0
     # The community's wall clock: rota shifts, day boundaries in reports.
     time_zone: str = "Asia/Shanghai"
+    # How people reach this gateway, for links in notifications (e.g. https://shewu.example).
+    public_url: str = ""
 
     def with_overrides(self, **changes: object) -> Settings:
         values = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -52,6 +54,7 @@ _ENV: dict[str, tuple[str, type]] = {
     "mqtt_protocol": ("SHEWU_MQTT_PROTOCOL", int),
     "ingest_worker": ("SHEWU_INGEST_WORKER", str),
     "time_zone": ("SHEWU_TIME_ZONE", str),
+    "public_url": ("SHEWU_PUBLIC_URL", str),
 }
 
 
@@ -79,6 +82,8 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
                         help="decode and store in a worker process (default) or a thread (SHEWU_INGEST_WORKER)")
     parser.add_argument("--time-zone", dest="time_zone",
                         help="the community's time zone for rota and reports (SHEWU_TIME_ZONE; default Asia/Shanghai)")
+    parser.add_argument("--public-url", dest="public_url",
+                        help="the gateway's address as people reach it, for links in notifications (SHEWU_PUBLIC_URL)")
 
 
 def from_args(args: argparse.Namespace) -> Settings:

@@ -56,7 +56,9 @@ class Metrics:
         with self._lock:
             self.batch_failures += 1
 
-    def render(self, *, extra: dict[str, float] | None = None) -> str:
+    def render(self, *, extra: dict[str, float] | None = None,
+               counters: dict[str, tuple[str, float]] | None = None) -> str:
+        """``extra``: gauges kept elsewhere; ``counters``: name → (help, value), kept elsewhere."""
         with self._lock:
             lines = [
                 "# HELP shewu_messages_received_total MQTT messages handed to ingest (committed or not yet).",
@@ -102,4 +104,6 @@ class Metrics:
             lines.append(f"shewu_ack_lag_seconds_count {self._lag_n}")
         for name, value in (extra or {}).items():
             lines += [f"# TYPE {name} gauge", f"{name} {value}"]
+        for name, (help_text, value) in (counters or {}).items():
+            lines += [f"# HELP {name} {help_text}", f"# TYPE {name} counter", f"{name} {value}"]
         return "\n".join(lines) + "\n"

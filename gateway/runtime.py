@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 
@@ -20,11 +21,13 @@ class Runtime:
     settings: Settings
     engine: Engine
     clock: Clock = utc_now
+    zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))  # from settings.time_zone
     metrics: Metrics = field(default_factory=Metrics)
     hub: LiveHub = field(default_factory=LiveHub)
     ingest: Any = None  # gateway.ingest.Ingest when MQTT ingest runs
     bus: Any = None  # gateway.live_bus.LiveBus: changes to and from the other instances
     scheduler: Any = None  # gateway.scheduler.Scheduler: escalation steps as they fall due
+    notify: Any = None  # gateway.notify.dispatcher.NotifySender: the notification outbox
     stoppers: list[Callable[[], None]] = field(default_factory=list)  # run at shutdown, after ingest
     # In the transaction that assigns an order / fires a ladder step: queue the notifications.
     on_assigned: Callable[..., None] | None = None

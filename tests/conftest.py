@@ -39,6 +39,7 @@ def engine(db_url: str) -> Iterator[Engine]:
 # --- a real broker and a real gateway ----------------------------------------------------------
 
 from tests.gateway_process import GatewayProcess  # noqa: E402
+from tests.http_receiver import receiver  # noqa: E402, F401  (a fixture: a local HTTP receiver)
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import Depends, HTTPException, Request
 from sqlmodel import Session
@@ -33,8 +34,13 @@ def get_now(runtime: RuntimeDep) -> datetime:
     return runtime.clock()
 
 
+def get_zone(runtime: RuntimeDep) -> ZoneInfo:
+    return runtime.zone
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
 NowDep = Annotated[datetime, Depends(get_now)]
+ZoneDep = Annotated[ZoneInfo, Depends(get_zone)]  # the community's wall clock
 
 
 def request_token(authorization: str | None, cookie: str | None) -> str | None:

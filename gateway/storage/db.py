@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
-from gateway.storage import models  # noqa: F401  (registers the tables)
+from gateway.notify import models as notify_models  # noqa: F401  (registers the tables)
+from gateway.storage import models, rota_models  # noqa: F401
 
 
 def normalize_url(url: str) -> str:

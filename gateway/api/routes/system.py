@@ -33,7 +33,13 @@ def healthz(runtime: RuntimeDep) -> JSONResponse:
 
 @router.get("/metrics", response_class=PlainTextResponse)
 def metrics(runtime: RuntimeDep) -> str:
-    return runtime.metrics.render(extra={"shewu_live_clients": runtime.hub.client_count})
+    notify = runtime.notify
+    counters = {} if notify is None else {
+        "shewu_notifications_sent_total": ("Notifications delivered to a channel.", notify.sent),
+        "shewu_notifications_retried_total": ("Failed sends scheduled to be tried again.", notify.retried),
+        "shewu_notifications_failed_total": ("Notifications given up after their last attempt.", notify.failed),
+    }
+    return runtime.metrics.render(extra={"shewu_live_clients": runtime.hub.client_count}, counters=counters)
 
 
 @router.get("/api/deadletters", dependencies=[Depends(Allowed(Perm.DEADLETTERS_READ))])
