@@ -72,7 +72,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
         seed_default_channel(s, now=clock())
         s.commit()
     notifier = Notifier(time_zone=zone, base_url=settings.public_url.rstrip("/"))
-    runtime.on_step, runtime.on_assigned = notifier.on_step, notifier.on_assigned
+    runtime.on_step, runtime.on_assigned = notifier.on_steps, notifier.on_assigned
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -31,7 +31,7 @@ class Runtime:
     stoppers: list[Callable[[], None]] = field(default_factory=list)  # run at shutdown, after ingest
     # In the transaction that assigns an order / fires a ladder step: queue the notifications.
     on_assigned: Callable[..., None] | None = None
-    on_step: Callable[..., None] | None = None
+    on_step: Callable[..., None] | None = None  # (session, [(order, step)], now)
 
     def send_live(self, message: dict[str, Any]) -> None:
         """To every board: this instance's, and through the live bus the other instances'.
@@ -44,8 +44,14 @@ class Runtime:
         """Show a committed order change on every board."""
         self.send_live({"type": "order", "event": event, "now": iso(self.clock()), "order": order})
 
+    def wake_notify(self) -> None:
+        """After a commit that queued notifications: send them now, not at the next poll."""
+        if self.notify is not None:
+            self.notify.wake()
+
     def broadcast_escalations(self, fired: list[Any]) -> None:
         """The scheduler calls this after committing fired escalation steps."""
+        self.wake_notify()
         now = iso(self.clock())
         for f in fired:
             if f.order is not None:  # the step changed the order (automatic dispatch)

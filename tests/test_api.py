@@ -179,9 +179,9 @@ def test_escalation_steps_reach_the_timeline_and_the_live_feed(client: TestClien
         oid = ws.receive_json()["orders"][0]["id"]
         clock.now = T0 + timedelta(seconds=61)
         fired, _ = runtime.scheduler.run_once()  # the scheduler thread polls the same way each second
-        assert [f.step for f in fired] == ["ack_overdue"]
-        msg = ws.receive_json()
-        assert (msg["type"], msg["order_id"], msg["step"], msg["audience"]) == \
-            ("escalation", oid, "ack_overdue", ["oncall_team"])
+        assert [f.step for f in fired] == ["raised", "ack_overdue"]
+        steps = [ws.receive_json(), ws.receive_json()]
+        assert [(m["type"], m["order_id"], m["step"], m["audience"]) for m in steps] == [
+            ("escalation", oid, "raised", ["oncall_team"]), ("escalation", oid, "ack_overdue", ["oncall_team"])]
     timeline = client.get(f"/api/orders/{oid}").json()["timeline"]
     assert timeline[-1]["action"] == "escalation" and timeline[-1]["actor"] == "shewu:escalation"

@@ -125,7 +125,7 @@ def test_reject_puts_it_back_and_redispatch_works(client: TestClient, clock: Fak
     # the ladder keeps running: 10 minutes with nobody dispatched → escalation
     clock.now = T0 + timedelta(minutes=10)
     fired, _ = client.app.state.runtime.scheduler.run_once()  # type: ignore[attr-defined]
-    assert [f.step for f in fired] == ["dispatch_overdue"]
+    assert [f.step for f in fired] == ["opened", "dispatch_overdue"]  # (no scheduler ran before)
     r = client.post(f"/api/orders/{oid}/dispatch", json={"technician": "zhao"})
     assert r.json()["assignee"] == "zhao"
     zhao = client.techs["zhao"]  # type: ignore[attr-defined]
@@ -133,8 +133,8 @@ def test_reject_puts_it_back_and_redispatch_works(client: TestClient, clock: Fak
         assert client.post(f"/api/orders/{oid}/{action}", json={}, headers=zhao).status_code == 200
     assert client.post(f"/api/orders/{oid}/resolve", json={"note": "换了阀门"}, headers=zhao).json()["status"] == \
         "resolved"
-    assert [a for a, _ in timeline(client, oid)] == ["opened", "dispatch", "reject", "escalation", "dispatch",
-                                                     "accept", "depart", "arrive", "resolve"]
+    assert [a for a, _ in timeline(client, oid)] == ["opened", "dispatch", "reject", "escalation", "escalation",
+                                                     "dispatch", "accept", "depart", "arrive", "resolve"]
 
 
 def test_emergency_reject_goes_back_to_acknowledged(client: TestClient) -> None:

@@ -49,6 +49,7 @@ def escalations(engine: Engine, order_id: int) -> list[str]:
 def test_p1_ladder_plan() -> None:
     assert [(s.name, due - T0) for s, due in plan("sos", T0)] == [
         ("auto_dispatch", timedelta(0)),  # void unless automatic dispatch is on for the kind
+        ("raised", timedelta(0)),  # the on-call team is told at once
         ("ack_overdue", timedelta(seconds=60)),
         ("ack_overdue_leader", timedelta(minutes=3)),
         ("dispatch_overdue", timedelta(minutes=3)),
@@ -63,7 +64,7 @@ def test_an_ignored_sos_climbs_the_whole_ladder_once(engine: Engine) -> None:
     clock = Clock()
     scheduler = Scheduler(engine=engine, clock=clock, instance="a")
     expected: list[str] = []
-    for minutes, new in ((0.99, []), (1, ["ack_overdue"]), (2, []), (3, ["ack_overdue_leader", "dispatch_overdue"]),
+    for minutes, new in ((0, ["raised"]), (0.99, []), (1, ["ack_overdue"]), (2, []), (3, ["ack_overdue_leader", "dispatch_overdue"]),
                          (9.9, []), (10, ["onsite_at_risk"]), (15, ["onsite_breached"]), (60, [])):
         clock.now = T0 + timedelta(minutes=minutes)
         fired, _ = scheduler.run_once()
@@ -92,7 +93,7 @@ def test_ack_stops_the_ack_steps_and_arrival_the_onsite_steps(engine: Engine) ->
     assert fired == [] and taken == 2  # on-site steps: void
     with session(engine) as s:
         statuses = {st.step: st.status for st in s.exec(select(EscalationStep))}
-    assert statuses == {"auto_dispatch": "void",
+    assert statuses == {"auto_dispatch": "void", "raised": "void",
                         "ack_overdue": "void", "ack_overdue_leader": "void", "dispatch_overdue": "fired",
                         "onsite_at_risk": "void", "onsite_breached": "void"}
 
@@ -102,22 +103,24 @@ def test_a_late_scheduler_fires_what_it_missed_once_and_says_how_late(engine: En
     clock = Clock()
     clock.now = T0 + timedelta(minutes=12)  # the gateway was down for 12 minutes
     fired, _ = Scheduler(engine=engine, clock=clock, instance="restarted").run_once()
-    assert [f.step for f in fired] == ["ack_overdue", "ack_overdue_leader", "dispatch_overdue", "onsite_at_risk"]
-    assert fired[0].late_s == 11 * 60
+    assert [f.step for f in fired] == ["raised", "ack_overdue", "ack_overdue_leader", "dispatch_overdue",
+                                       "onsite_at_risk"]
+    assert fired[1].late_s == 11 * 60
     assert Scheduler(engine=engine, clock=clock, instance="again").run_once()[0] == []
-    assert len(escalations(engine, order_id)) == 4
+    assert len(escalations(engine, order_id)) == 5
 
 
 def test_a_poll_that_dies_before_commit_loses_nothing(engine: Engine) -> None:
     order_id = open_sos(engine)
     with session(engine) as s:
         fired, _ = fire_due(s, now=T0 + timedelta(minutes=2), instance="dying")
-        assert [f.step for f in fired] == ["ack_overdue"]
+        assert [f.step for f in fired] == ["raised", "ack_overdue"]
         s.rollback()  # the process died before committing
     clock = Clock()
     clock.now = T0 + timedelta(minutes=2)
-    assert [f.step for f in Scheduler(engine=engine, clock=clock, instance="b").run_once()[0]] == ["ack_overdue"]
-    assert escalations(engine, order_id) == ["ack_overdue"]
+    assert [f.step for f in Scheduler(engine=engine, clock=clock, instance="b").run_once()[0]] == \
+        ["raised", "ack_overdue"]
+    assert escalations(engine, order_id) == ["raised", "ack_overdue"]
 
 
 @pytest.mark.parametrize("schedulers", [2, 4])
@@ -150,5 +153,28 @@ def test_concurrent_schedulers_fire_each_step_once(engine: Engine, schedulers: i
         t.join()
     assert errors == []
     everything = [x for r in results for x in r]
-    assert len(everything) == len(set(everything)) == 60 * 5  # every step of every order, once
-    assert all(len(escalations(engine, o)) == 5 for o in orders)
+    assert len(everything) == len(set(everything)) == 60 * 6  # every step of every order, once
+    assert all(len(escalations(engine, o)) == 6 for o in orders)
+
+
+def test_a_scheduler_killed_between_steps_and_restarted_misses_and_repeats_nothing(db_url: str) -> None:
+    """The first process fires the 60 s step and dies; a new process (new engine, new
+    scheduler) takes over later: it fires the steps due since, once, and never the first again."""
+    from gateway.storage.db import create_schema, make_engine
+
+    first = make_engine(db_url)
+    create_schema(first)
+    order_id = open_sos(first)
+    clock = Clock()
+    clock.now = T0 + timedelta(seconds=90)
+    assert [f.step for f in Scheduler(engine=first, clock=clock, instance="gw-1").run_once()[0]] == \
+        ["raised", "ack_overdue"]
+    first.dispose()  # the process is gone
+
+    second = make_engine(db_url)
+    clock.now = T0 + timedelta(minutes=4)
+    restarted = Scheduler(engine=second, clock=clock, instance="gw-1")
+    assert [f.step for f in restarted.run_once()[0]] == ["ack_overdue_leader", "dispatch_overdue"]
+    assert restarted.run_once()[0] == []
+    assert escalations(second, order_id) == ["raised", "ack_overdue", "ack_overdue_leader", "dispatch_overdue"]
+    second.dispose()

@@ -75,21 +75,25 @@ def test_escalation_and_assignment_reach_the_people_on_duty(client: TestClient, 
     assert client.get("/api/oncall").json()["dispatchers"][0]["user"] == "duty"
     runtime = client.app.state.runtime  # type: ignore[attr-defined]
     oid = sos(client)
+    assert [f.step for f in runtime.scheduler.run_once()[0]] == ["raised"]  # told at once, not only the board
+    raised = client.get("/api/notifications", params={"order_id": oid}).json()
+    assert sorted((n["channel"], n["recipient"]) for n in raised) == [
+        ("oncall-hook", ""), ("personal-mqtt", "chen"), ("personal-mqtt", "duty")]  # the team on duty now
     clock.now = T0 + timedelta(seconds=61)
     assert [f.step for f in runtime.scheduler.run_once()[0]] == ["ack_overdue"]
     queued = client.get("/api/notifications", params={"order_id": oid}).json()
-    assert sorted((n["channel"], n["recipient"]) for n in queued) == [
-        ("oncall-hook", ""), ("personal-mqtt", "chen"), ("personal-mqtt", "duty")]  # the team on duty now
-    assert {n["status"] for n in queued} == {"pending"}
+    assert len(queued) == 6 and {n["status"] for n in queued} == {"pending"}
 
     sub, got = subscribe(broker, "shewu/v1/notify/#")
     publisher = PahoPublisher(broker.url, "test-notify").start(wait=5)
     sender = NotifySender(engine=runtime.engine, clock=clock, publish_mqtt=publisher.publish, instance="t")
     try:
-        assert sender.run_once() == 3
-        wait_until(lambda: len(got) == 2)
+        assert sender.run_once() == 6
+        wait_until(lambda: len(got) == 4)
         assert {m.topic for m in got} == {"shewu/v1/notify/duty", "shewu/v1/notify/chen"}
-        [hook] = receiver.on("/hook")
+        hooks = receiver.on("/hook")
+        assert sorted(h.json()["data"]["step"] for h in hooks) == ["ack_overdue", "raised"]
+        [hook] = [h for h in hooks if h.json()["data"]["step"] == "ack_overdue"]
         body = hook.json()
         assert body["data"]["order_id"] == oid and body["data"]["step"] == "ack_overdue"
         assert "X-Shewu-Signature" in hook.headers
@@ -121,8 +125,8 @@ def test_at_night_the_night_dispatcher_is_told(client: TestClient, clock: FakeCl
     by_recipient: dict[str, int] = {}
     for n in queued:
         by_recipient[n["recipient"]] = by_recipient.get(n["recipient"], 0) + 1
-    # ack_overdue → night + chen; ack_overdue_leader and dispatch_overdue → chen, twice
-    assert by_recipient == {"night": 1, "chen": 3}
+    # raised and ack_overdue → night + chen; ack_overdue_leader and dispatch_overdue → chen
+    assert by_recipient == {"night": 2, "chen": 4}
 
 
 def test_channels_are_admin_data_and_checked(client: TestClient) -> None:

@@ -48,6 +48,8 @@ AUTO_DISPATCH = Step("auto_dispatch", timedelta(0), Until.DISPATCHED, (), action
 
 P1 = (
     AUTO_DISPATCH,
+    # Pushed at once to everyone on call, so that a new alarm reaches phones as well as the board.
+    Step("raised", timedelta(0), Until.ACKNOWLEDGED, (Audience.ONCALL_TEAM,)),
     Step("ack_overdue", timedelta(seconds=60), Until.ACKNOWLEDGED, (Audience.ONCALL_TEAM,)),
     Step("ack_overdue_leader", timedelta(minutes=3), Until.ACKNOWLEDGED, (Audience.DUTY_LEADER,)),
     Step("dispatch_overdue", timedelta(minutes=3), Until.DISPATCHED, (Audience.DUTY_LEADER,)),
@@ -57,6 +59,7 @@ P1 = (
 )
 LEAK = (
     AUTO_DISPATCH,
+    Step("opened", timedelta(0), Until.DISPATCHED, (Audience.PROPERTY_TEAM,)),  # to the property team's group
     Step("dispatch_overdue", timedelta(minutes=10), Until.DISPATCHED, (Audience.PROPERTY_TEAM,)),
     Step("onsite_at_risk", timedelta(minutes=40), Until.ON_SITE, (Audience.PROPERTY_TEAM, Audience.DUTY_LEADER)),
     Step("onsite_breached", timedelta(hours=1), Until.ON_SITE, (Audience.PROPERTY_TEAM, Audience.DUTY_LEADER),

@@ -106,6 +106,7 @@ class NotifySender:
         finally:
             with self._lock:
                 self._busy.discard(channel)
+            self.wake()  # the channel is free: its next rows (a backlog) go now, not at the next poll
 
     def _send_all(self, rows: list[Outgoing], deadline: float) -> list[Outcome]:
         outcomes: list[Outcome] = []

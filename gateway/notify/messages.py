@@ -188,6 +188,8 @@ def takes(channel_audiences: Iterable[str], notice_audiences: Iterable[str]) -> 
 KIND_LABELS = {"sos": "SOS", "fall": "跌倒 fall", "leak": "漏水 leak", "battery_low": "低电量 battery",
                "tamper": "防拆 tamper"}
 STEP_PHRASES = {  # step name → (English, Chinese); {en}/{zh} is how long since the order opened
+    "raised": ("new alarm, acknowledge it", "新警报,请确认"),
+    "opened": ("new ticket, dispatch it", "新工单,请派单"),
     "ack_overdue": ("not acknowledged after {en}", "{zh}未确认"),
     "ack_overdue_leader": ("not acknowledged after {en}", "{zh}未确认"),
     "dispatch_overdue": ("nobody dispatched after {en}", "{zh}未派单"),

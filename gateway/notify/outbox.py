@@ -110,22 +110,30 @@ def enqueue(session: Session, *, notice: Notice, now: datetime, only: str | None
     """Write one outbox row per (channel, recipient) that takes ``notice``, due now, in the
     caller's transaction (no commit). ``only``: that channel alone (a test message). Answers
     how many rows were written."""
+    return enqueue_many(session, notices=[notice], now=now, only=only)
+
+
+def enqueue_many(session: Session, *, notices: Sequence[Notice], now: datetime, only: str | None = None) -> int:
+    """``enqueue`` for several notices: the channels read once, the rows written in one statement."""
+    if not notices:
+        return 0
     query = select(NotifyChannel).where(col(NotifyChannel.enabled).is_(True))
     if only is not None:
         query = query.where(NotifyChannel.name == only)
     channels = session.exec(query).all()
     rows: list[dict[str, Any]] = []
-    for channel in channels:
-        kind = KINDS.get(channel.kind)
-        if kind is None or not takes(channel.audiences or (), notice.audiences):
-            continue
-        for recipient in _unique(notice.users) if kind.per_person else [""]:
-            rows.append({
-                "channel": channel.name, "recipient": recipient, "order_id": notice.order_id, "kind": notice.kind,
-                "payload": kind.build(notice, recipient), "status": "pending", "attempts": 0,
-                "next_attempt_at": now, "last_error": None, "errors": [], "claimed_by": None,
-                "created_at": now, "sent_at": None,
-            })
+    for notice in notices:
+        for channel in channels:
+            kind = KINDS.get(channel.kind)
+            if kind is None or not takes(channel.audiences or (), notice.audiences):
+                continue
+            for recipient in _unique(notice.users) if kind.per_person else [""]:
+                rows.append({
+                    "channel": channel.name, "recipient": recipient, "order_id": notice.order_id,
+                    "kind": notice.kind, "payload": kind.build(notice, recipient), "status": "pending",
+                    "attempts": 0, "next_attempt_at": now, "last_error": None, "errors": [], "claimed_by": None,
+                    "created_at": now, "sent_at": None,
+                })
     if rows:
         session.connection().execute(sa.insert(_N), rows)
     return len(rows)

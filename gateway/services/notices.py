@@ -10,6 +10,7 @@ take notices by audience name, whoever the people are.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,6 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from gateway.domain.ladders import Audience, Step
+from gateway.domain.rota import OnDuty
 from gateway.notify import outbox
 from gateway.notify.messages import assignment_notice, escalation_notice
 from gateway.notify.models import NotifyChannel
@@ -31,8 +33,7 @@ class Notifier:
     time_zone: ZoneInfo
     base_url: str = ""  # for links in messages, e.g. http://shewu.example:8080
 
-    def people(self, session: Session, *, audiences: tuple[Audience, ...], order: Any, now: datetime) -> list[str]:
-        duty = on_call(session, now=now, tz=self.time_zone)
+    def people(self, duty: OnDuty, *, audiences: tuple[Audience, ...], order: Any) -> list[str]:
         named: list[str] = []
         for audience in audiences:
             match audience:
@@ -46,26 +47,34 @@ class Notifier:
                     named += [order.assignee] if order.assignee else []
         return list(dict.fromkeys(named))
 
-    def _mobiles(self, session: Session, names: list[str]) -> tuple[str, ...]:
-        users = (accounts.get_user(session, name=n) for n in names)
-        return tuple(u.phone for u in users if u is not None and u.phone)
+    def _phones(self, session: Session, names: Iterable[str]) -> dict[str, str]:
+        users = accounts.users_named(session, names=set(names))
+        return {u.name: u.phone for u in users if u.phone}
 
     def _link(self, order_id: int | None) -> str | None:
         return f"{self.base_url}/#order-{order_id}" if self.base_url and order_id is not None else None
 
-    def on_step(self, session: Session, order: Any, step: Step, now: datetime) -> None:
-        """The scheduler calls this for each ladder step it fires, inside its transaction."""
-        users = self.people(session, audiences=step.audience, order=order, now=now)
-        notice = escalation_notice(order, step, now=now, users=users, mobiles=self._mobiles(session, users),
-                                   link=self._link(order.id))
-        outbox.enqueue(session, notice=notice, now=now)
+    def on_steps(self, session: Session, fired: list[tuple[Any, Step]], now: datetime) -> None:
+        """The scheduler calls this with the ladder steps of one poll, inside its transaction:
+        the rota, the people's phones and the channels are read once for all of them."""
+        if not fired:
+            return
+        duty = on_call(session, now=now, tz=self.time_zone)
+        people = [self.people(duty, audiences=step.audience, order=order) for order, step in fired]
+        phones = self._phones(session, (n for names in people for n in names))
+        notices = [
+            escalation_notice(order, step, now=now, users=names, link=self._link(order.id),
+                              mobiles=tuple(phones[n] for n in names if n in phones))
+            for (order, step), names in zip(fired, people, strict=True)
+        ]
+        outbox.enqueue_many(session, notices=notices, now=now)
 
     def on_assigned(self, session: Session, order: Order, now: datetime) -> None:
         """Dispatch calls this inside its transaction: tell the person sent."""
         if not order.assignee:
             return
-        notice = assignment_notice(order, technician=order.assignee,
-                                   mobiles=self._mobiles(session, [order.assignee]),
+        phone = self._phones(session, [order.assignee]).get(order.assignee)
+        notice = assignment_notice(order, technician=order.assignee, mobiles=(phone,) if phone else (),
                                    link=f"{self.base_url}/tech.html" if self.base_url else None)
         outbox.enqueue(session, notice=notice, now=now)
 

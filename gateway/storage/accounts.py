@@ -14,6 +14,12 @@ def get_user(session: Session, *, name: str) -> User | None:
     return session.get(User, name)
 
 
+def users_named(session: Session, *, names: set[str]) -> Sequence[User]:
+    if not names:
+        return []
+    return session.exec(select(User).where(col(User.name).in_(sorted(names)))).all()
+
+
 def list_users(session: Session, *, role: str | None = None, active_only: bool = False) -> Sequence[User]:
     q = select(User).order_by(User.name)
     if role is not None:

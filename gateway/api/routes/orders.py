@@ -119,6 +119,7 @@ def act_on_order(
     except IllegalTransition as exc:
         raise HTTPException(409, exc.reason) from exc
     session.commit()
+    runtime.wake_notify()
     out = order_json(order, now)
     runtime.broadcast("updated", out)
     return out
