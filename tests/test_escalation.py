@@ -64,8 +64,9 @@ def test_an_ignored_sos_climbs_the_whole_ladder_once(engine: Engine) -> None:
     clock = Clock()
     scheduler = Scheduler(engine=engine, clock=clock, instance="a")
     expected: list[str] = []
-    for minutes, new in ((0, ["raised"]), (0.99, []), (1, ["ack_overdue"]), (2, []), (3, ["ack_overdue_leader", "dispatch_overdue"]),
-                         (9.9, []), (10, ["onsite_at_risk"]), (15, ["onsite_breached"]), (60, [])):
+    for minutes, new in ((0, ["raised"]), (0.99, []), (1, ["ack_overdue"]), (2, []),
+                         (3, ["ack_overdue_leader", "dispatch_overdue"]), (9.9, []), (10, ["onsite_at_risk"]),
+                         (15, ["onsite_breached"]), (60, [])):
         clock.now = T0 + timedelta(minutes=minutes)
         fired, _ = scheduler.run_once()
         assert [f.step for f in fired] == new, minutes
