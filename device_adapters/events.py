@@ -19,6 +19,11 @@ class EventKind(StrEnum):
     AVAILABILITY = "availability"  # value: "online" | "offline"
     BATTERY_LOW = "battery_low"  # value: battery percentage when known
     TAMPER = "tamper"
+    TAMPER_CLEARED = "tamper_cleared"  # the case is closed again (alarm panels' restore)
+    BATTERY_OK = "battery_ok"  # battery restored or replaced
+    ACTIVITY = "activity"  # motion, door or presence: someone is up and about (value: what)
+    POWER_LOST = "power_lost"  # mains power lost (the unit runs on its backup battery)
+    POWER_RESTORED = "power_restored"
     HEARTBEAT = "heartbeat"
     TELEMETRY = "telemetry"  # readings only (battery, linkquality, temperature, ...): no alarm
 

@@ -54,6 +54,13 @@ RULES: dict[EventKind, Rule] = {
     EventKind.LEAK_CLEARED: NoteOnOrder("leak"),
     EventKind.BATTERY_LOW: OpenOrder("battery_low", Category.MAINTENANCE, Priority.P3, MAINTENANCE),
     EventKind.TAMPER: OpenOrder("tamper", Category.MAINTENANCE, Priority.P3, MAINTENANCE),
+    EventKind.TAMPER_CLEARED: NoteOnOrder("tamper"),
+    EventKind.BATTERY_OK: NoteOnOrder("battery_low"),
+    # Supervision (device deadlines, power loss with a delay) and inactivity are being built;
+    # until then these update what is known of the device.
+    EventKind.ACTIVITY: Effect.DEVICE_STATUS,
+    EventKind.POWER_LOST: Effect.DEVICE_STATUS,
+    EventKind.POWER_RESTORED: Effect.DEVICE_STATUS,
     EventKind.AVAILABILITY: Effect.DEVICE_STATUS,
     EventKind.HEARTBEAT: Effect.DEVICE_STATUS,
     EventKind.TELEMETRY: Effect.DEVICE_STATUS,
