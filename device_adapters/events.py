@@ -25,6 +25,11 @@ class EventKind(StrEnum):
     POWER_LOST = "power_lost"  # mains power lost (the unit runs on its backup battery)
     POWER_RESTORED = "power_restored"
     HEARTBEAT = "heartbeat"
+    # Raised by the gateway's supervision, not by devices: a missed reporting deadline or
+    # "offline" availability, the device heard from again, mains power still lost after the delay.
+    DEVICE_OFFLINE = "device_offline"
+    DEVICE_ONLINE = "device_online"
+    POWER_OUTAGE = "power_outage"
     TELEMETRY = "telemetry"  # readings only (battery, linkquality, temperature, ...): no alarm
 
 

@@ -33,13 +33,23 @@ def _engine(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return engine
 
 
+def _skills(text: str | None) -> list[str]:
+    known = {s.value for s in Skill}
+    skills = [x.strip() for x in (text or "").split(",") if x.strip()]
+    bad = [x for x in skills if x not in known]
+    if bad:
+        raise AccountError(f"unknown skill(s) {', '.join(bad)}; known: {', '.join(sorted(known))}")
+    return skills
+
+
 def user_add(args: argparse.Namespace) -> int:
+    skills = _skills(args.skills)
     engine = _engine(args)
     with session(engine) as s:
         create_user(s, name=args.name, role=args.role, password=_password(args), now=utc_now(),
                     display_name=args.display_name or "", team=args.team or "", grid=args.grid or "",
                     building=args.building or "", phone=args.phone or "",
-                    skills=[Skill(x).value for x in (args.skills.split(",") if args.skills else [])])
+                    skills=skills)
         s.commit()
     print(f"user {args.name} ({args.role}) created")
     return 0

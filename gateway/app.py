@@ -91,7 +91,8 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
             runtime.ingest.start()
         runtime.scheduler = Scheduler(engine=engine, clock=runtime.clock, instance=settings.instance_id,
                                       on_fired=runtime.broadcast_escalations, interval=settings.scheduler_interval,
-                                      on_step=runtime.on_step, on_assigned=runtime.on_assigned)
+                                      on_step=runtime.on_step, on_assigned=runtime.on_assigned,
+                                      on_changes=runtime.broadcast_committed)
         if settings.scheduler_interval > 0:
             runtime.scheduler.start()
         publisher = None

@@ -19,10 +19,9 @@ from device_adapters.decoder import MessageDecoder
 from device_adapters.events import DecodeError, DeviceEvent
 from gateway.clock import Clock
 from gateway.registry_models import RegistryModels
-from gateway.services.events import OrderChange, apply_events, is_alarm
+from gateway.services.events import OrderChange, apply_events, is_alarm, live_changes
 from gateway.storage import crud
 from gateway.storage.db import session as open_session
-from gateway.views import order_json
 
 Item = tuple[str, bytes, bool]  # topic, payload, retained
 
@@ -141,7 +140,7 @@ class BatchProcessor:
                 if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
                     crud.prune_seen_events(s, before=now - SEEN_EVENTS_KEPT)
                     self._pruned_at = now
-                live = self._live(s, done, now) if done else []
+                live = live_changes(s, done, now) if done else []
                 s.commit()
         except SQLAlchemyError as exc:
             raise StoreFailed(str(exc)[:900]) from exc
@@ -156,11 +155,3 @@ class BatchProcessor:
         except SQLAlchemyError as exc:
             raise StoreFailed(str(exc)[:900]) from exc
 
-    @staticmethod
-    def _live(s: Any, changes: list[OrderChange], now: Any) -> list[dict[str, Any]]:
-        """Each change with the order as it left it; rows the changes did not bring (notes on
-        an order) are read once."""
-        missing = {c.order_id for c in changes if c.row is None}
-        rows = {row.id: row for row in crud.order_rows(s, ids=missing)} if missing else {}
-        return [{"event": c.event, "order": order_json(c.row if c.row is not None else rows[c.order_id], now)}
-                for c in changes]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,7 @@ class Runtime:
     scheduler: Any = None  # gateway.scheduler.Scheduler: escalation steps as they fall due
     notify: Any = None  # gateway.notify.dispatcher.NotifySender: the notification outbox
     stoppers: list[Callable[[], None]] = field(default_factory=list)  # run at shutdown, after ingest
+    started: float = field(default_factory=time.monotonic)
     # In the transaction that assigns an order / fires a ladder step: queue the notifications.
     on_assigned: Callable[..., None] | None = None
     on_step: Callable[..., None] | None = None  # (session, [(order, step)], now)

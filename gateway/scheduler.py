@@ -1,4 +1,5 @@
-"""The scheduler: polls the timers that are rows (escalation steps) and fires those due.
+"""The scheduler: polls the timers that are rows (escalation steps, device deadlines) and acts
+on those due.
 
 Each poll is one transaction; on PostgreSQL due rows are claimed with FOR UPDATE SKIP LOCKED,
 and a conditional update makes each step fire once even where two schedulers read the same
@@ -9,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -17,17 +20,24 @@ from sqlalchemy.exc import SQLAlchemyError
 from gateway.clock import Clock
 from gateway.services.dispatch import OnAssigned
 from gateway.services.escalation import Fired, OnStep, fire_due
+from gateway.services.events import live_changes
+from gateway.services.supervision import Findings, poll
 from gateway.storage.db import session as open_session
 
 log = logging.getLogger(__name__)
 
 BATCH = 200
+SUPERVISION_BATCH = 2000
 
 
 class Scheduler:
     def __init__(self, *, engine: Engine, clock: Clock, instance: str,
                  on_fired: Callable[[list[Fired]], None] | None = None, interval: float = 1.0,
-                 on_step: OnStep | None = None, on_assigned: OnAssigned | None = None) -> None:
+                 on_step: OnStep | None = None, on_assigned: OnAssigned | None = None,
+                 on_changes: Callable[[list[dict[str, Any]]], None] | None = None,
+                 supervision_limit: int = SUPERVISION_BATCH) -> None:
+        self._on_changes = on_changes
+        self._supervision_limit = supervision_limit
         self._on_step = on_step
         self._on_assigned = on_assigned
         self._engine = engine
@@ -37,6 +47,7 @@ class Scheduler:
         self._interval = interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="shewu-scheduler", daemon=True)
+        self.last_poll: float | None = None  # time.monotonic() of the last complete poll
 
     def run_once(self) -> tuple[list[Fired], int]:
         """One poll: fire what is due now and commit. Answers what fired and how many steps
@@ -53,10 +64,33 @@ class Scheduler:
             self._on_fired(fired)
         return fired, taken
 
+    def supervise(self) -> Findings:
+        """One supervision pass (device deadlines, offline, back online, power), committed;
+        the orders it opened or noted on go to ``on_changes`` for the boards."""
+        try:
+            with open_session(self._engine) as s:
+                now = self._clock()
+                found = poll(s, now=now, limit=self._supervision_limit)
+                live = live_changes(s, found.changes, now) if found.changes else []
+                s.commit()
+        except SQLAlchemyError as exc:
+            log.error("supervision poll failed (%s); it is retried", exc)
+            return Findings()
+        if live and self._on_changes is not None:
+            self._on_changes(live)
+        return found
+
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
-            while self.run_once()[1] >= BATCH and not self._stop.is_set():
-                pass  # a backlog (after downtime): keep going without waiting
+            try:
+                while self.run_once()[1] >= BATCH and not self._stop.is_set():
+                    pass  # a backlog (after downtime): keep going without waiting
+                while (f := self.supervise()).checked + f.enrolled >= self._supervision_limit \
+                        and not self._stop.is_set():
+                    pass  # a backlog: many devices enrolled or due at once
+                self.last_poll = time.monotonic()
+            except Exception:  # a bug must not stop the timers for good: log it, poll again
+                log.exception("scheduler poll failed unexpectedly")
 
     def start(self) -> None:
         self._thread.start()

@@ -155,6 +155,7 @@ def test_oversized_body_is_413(client: TestClient) -> None:
 
 def test_health_metrics_and_docs(client: TestClient) -> None:
     assert client.get("/healthz").json()["db"] is True
+    assert client.get("/healthz").json()["timers"] is None  # no scheduler thread in this app
     text = client.get("/metrics").text
     assert "shewu_messages_in_total 0" in text and "shewu_ack_lag_seconds_count" in text
     assert client.get("/openapi.json").json()["info"]["title"].startswith("Shewu")

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 
 from device_adapters.events import DeviceEvent, EventKind
 from gateway.api.routes.auth import throttle
@@ -141,11 +142,13 @@ def test_technicians_see_their_own_and_grid_workers_their_grid(app_client: TestC
 def test_live_feed_needs_sign_in_and_is_scoped(app_client: TestClient) -> None:
     mine = fire(app_client, EventKind.LEAK, "leak-1")
     other = fire(app_client, EventKind.LEAK, "leak-2")
-    with pytest.raises(Exception), app_client.websocket_connect("/api/live") as ws:  # noqa: B017
+    with pytest.raises(WebSocketDisconnect) as refused, app_client.websocket_connect("/api/live") as ws:
         ws.receive_json()
-    with pytest.raises(Exception), app_client.websocket_connect(  # noqa: B017
+    assert refused.value.code == 4401  # told why, so that the page goes to sign-in
+    with pytest.raises(WebSocketDisconnect) as refused, app_client.websocket_connect(
             f"/api/live?token={app_client.tokens['resident']}") as ws:  # type: ignore[attr-defined]
         ws.receive_json()
+    assert refused.value.code == 4403
     with app_client.websocket_connect(f"/api/live?token={app_client.tokens['technician']}") as ws:  # type: ignore[attr-defined]
         snap = ws.receive_json()
         assert snap["orders"] == [] and snap["me"] == {"name": "wang", "role": "technician"}
@@ -243,3 +246,27 @@ def test_api_tokens_are_stored_hashed(engine: object) -> None:
         user = s.exec(select(User).where(User.name == "p")).one()
         assert user.password_hash and "a-long-password" not in user.password_hash
         assert user.password_hash.startswith("scrypt$")
+
+
+def test_a_grid_worker_without_a_grid_sees_no_orders(app_client: TestClient) -> None:
+    nogrid = bearer(user_token(app_client.app.state.runtime.engine, "new-gw", "grid_worker"))  # type: ignore[attr-defined]
+    fire(app_client, EventKind.SOS, "sos-x")
+    r = app_client.get("/api/orders", headers=nogrid)
+    assert r.status_code == 403 and "grid" in r.json()["detail"]
+
+
+def test_reserved_and_bad_names_and_skills_are_refused(tmp_path: pytest.TempPathFactory) -> None:
+    url = f"sqlite:///{tmp_path}/names.db"  # type: ignore[operator]
+    assert shewu(["user", "add", "event", "--role", "technician", "--no-password", "--db", url]) == 2
+    assert shewu(["user", "add", "li", "--role", "technician", "--no-password", "--skills", "plumbing,bogus",
+                  "--db", url]) == 2
+    assert shewu(["user", "add", "li", "--role", "technician", "--no-password", "--skills", "plumbing",
+                  "--db", url]) == 0
+
+
+def test_an_unknown_name_and_a_wrong_password_get_the_same_answer(app_client: TestClient) -> None:
+    throttle.clear("ghost")
+    throttle.clear("duty")
+    a = app_client.post("/api/auth/login", json={"name": "ghost", "password": "whatever-1"})
+    b = app_client.post("/api/auth/login", json={"name": "duty", "password": "whatever-1"})
+    assert (a.status_code, a.json()) == (b.status_code, b.json()) == (401, {"detail": "wrong user name or password"})

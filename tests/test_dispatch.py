@@ -172,3 +172,34 @@ def test_auto_dispatch_is_a_timer_and_redispatches_after_reject(client: TestClie
     assert (detail["status"], detail["assignee"]) == ("new", None)
     assert detail["timeline"][-1]["action"] == "auto_dispatch_failed"  # nobody left: said, not silent
     assert ("dispatch", "shewu:auto-dispatch") in timeline(client, oid)
+
+
+def test_auto_dispatch_never_overrides_a_persons_dispatch(client: TestClient) -> None:
+    client.put("/api/dispatch/settings/leak", json={"skill": "plumbing", "auto": True},
+               headers=client.admin)  # type: ignore[attr-defined]
+    oid = leak(client, "leak-race", grid="G2")  # the timer says zhao; a person sends wang first
+    assert client.post(f"/api/orders/{oid}/dispatch", json={"technician": "wang"}).status_code == 200
+    client.app.state.runtime.scheduler.run_once()  # type: ignore[attr-defined]
+    detail = client.get(f"/api/orders/{oid}").json()
+    assert detail["assignee"] == "wang"
+    assert [e["action"] for e in detail["timeline"]] == ["opened", "dispatch"]
+
+
+def test_on_the_way_can_still_turn_back_or_be_redispatched(client: TestClient) -> None:
+    oid = leak(client)
+    client.post(f"/api/orders/{oid}/dispatch", json={"technician": "wang"})
+    wang = client.techs["wang"]  # type: ignore[attr-defined]
+    assert client.post(f"/api/orders/{oid}/depart", json={}, headers=wang).json()["status"] == "en_route"
+    r = client.post(f"/api/orders/{oid}/reject", json={"reason": "车坏了"}, headers=wang)
+    assert (r.json()["status"], r.json()["departed_at"]) == ("new", None)
+    client.post(f"/api/orders/{oid}/dispatch", json={"technician": "zhao"})
+    client.post(f"/api/orders/{oid}/depart", json={}, headers=client.techs["zhao"])  # type: ignore[attr-defined]
+    r = client.post(f"/api/orders/{oid}/dispatch", json={"technician": "wang"})  # sent elsewhere on the way
+    assert (r.json()["status"], r.json()["assignee"]) == ("dispatched", "wang")
+
+
+def test_only_people_who_can_work_an_order_are_sent(client: TestClient) -> None:
+    user_token(client.app.state.runtime.engine, "sun", "grid_worker", grid="G1")  # type: ignore[attr-defined]
+    oid = leak(client)
+    r = client.post(f"/api/orders/{oid}/dispatch", json={"technician": "sun"})
+    assert r.status_code == 409 and "grid_worker" in r.json()["detail"]

@@ -78,6 +78,8 @@ def test_z2m_sos_becomes_an_order_on_the_api_and_the_live_feed(gateway_server: G
         ("sos", "P1", "王秀英", "3栋/101/SOS")
     detail = gw.get(f"/api/orders/{order['id']}")
     assert detail["timeline"][0]["action"] == "opened"
+    health = wait_until(lambda: (h := gw.get("/healthz"))["timers"] and h, what="the scheduler's first poll")
+    assert health["status"] == "ok"
     # the cleared action right after it raised nothing more
     wait_until(lambda: gw.metric("shewu_messages_in_total") >= 2, what="both messages processed")
     assert [o["event_count"] for o in orders(gw)] == [1]

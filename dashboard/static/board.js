@@ -1,105 +1,91 @@
 /* Shewu (社物共治) on-call live board.
  *
- * Data comes only from the gateway's API (docs/api.md):
+ * Data comes only from the gateway's API (docs/api.md), as the signed-in user (session cookie):
  *   - WebSocket `api/live`: a snapshot of the active orders on connect, then one message per change;
- *   - `POST api/orders/{id}/{action}` for the operator's buttons.
+ *   - `POST api/orders/{id}/{action}` for the buttons (the server records who did it);
+ *   - `GET api/orders/{id}/proposals` and `GET api/users?role=technician` for the dispatch picker;
+ *   - `GET api/oncall` for the on-call panel (every 60 s and on reconnect);
+ *   - `GET api/auth/me` for the user shown in the header.
+ * Not signed in (401, or the live feed closing with 4401): off to login.html?next=/.
  * Countdowns tick locally every second from the orders' due times, corrected by the offset
  * between this browser's clock and the server's `now`.
  *
- * Safety: every piece of data (resident, address, device id, assignee, notes, error details)
- * goes into the page through textContent or attributes set from code, never as HTML. */
+ * Safety: every piece of data (resident, address, device id, assignee, notes, names, error
+ * details) goes into the page through textContent or attributes set from code, never as HTML. */
 (function () {
   "use strict";
 
   var I18N = window.ShewuI18n;
   var SOUND = window.ShewuSound;
+  var S = window.Shewu;
   var t = I18N.t;
+  var parseTime = S.parseTime;
+  var fmtDuration = S.fmtDuration;
+  var fmtClock = S.fmtClock;
+  var fmtDate = S.fmtDate;
+  var el = S.el;
+  var setText = S.setText;
 
   // ---- constants -------------------------------------------------------------------------
 
   var TERMINAL = { resolved: true, closed: true, cancelled: true };
   var PRIORITY_RANK = { P1: 0, P2: 1, P3: 2 };
+  var KNOWN_KINDS = { sos: true, fall: true, leak: true, battery_low: true, tamper: true };
   // The at-risk mark, when the server has not flagged it yet: the last third of the on-site
   // window with nobody on site (P1: 15 min window, so at risk from minute 10).
   var AT_RISK_FRACTION = 1 / 3;
-  var BACKOFF_BASE_MS = 1000;
-  var BACKOFF_MAX_MS = 30000;
-  var WATCHDOG_MS = 45000; // the server pings every 15 s; three missed pings mean a dead link
-  var CONNECT_TIMEOUT_MS = 15000;
   var FLASH_MS = 10000;
   var REMIND_MS = 30000; // repeat the alarm while a P1 is still unacknowledged
-  var OPERATOR_KEY = "shewu.board.operator";
+  var ONCALL_EVERY_MS = 60000;
+  var BOARD_ROLES = { admin: true, dispatcher: true, grid_worker: true };
 
+  // What the office (dispatcher, admin) can do from each status. Accepting, rejecting and
+  // "on my way" are the technician's (tech.html); "dispatch" on an assigned order reassigns it.
   var EMERGENCY_ACTIONS = {
     open: ["ack", "dispatch", "cancel"],
     acknowledged: ["dispatch", "arrive", "cancel"],
-    dispatched: ["arrive", "cancel"],
+    dispatched: ["arrive", "dispatch", "cancel"],
+    accepted: ["arrive", "dispatch", "cancel"],
+    en_route: ["arrive", "cancel"],
     on_site: ["resolve", "cancel"]
   };
   var TICKET_ACTIONS = {
     "new": ["dispatch", "cancel"],
-    dispatched: ["accept", "reject", "arrive", "cancel"],
-    accepted: ["arrive", "cancel"],
+    dispatched: ["arrive", "dispatch", "cancel"],
+    accepted: ["arrive", "dispatch", "cancel"],
+    en_route: ["arrive", "cancel"],
     on_site: ["resolve", "cancel"]
   };
   // Actions that ask for more than one click; the others go straight to the server.
   var DIALOG_FIELDS = {
     dispatch: { technician: true, reason: false },
-    reject: { technician: false, reason: true },
     cancel: { technician: false, reason: true },
     resolve: { technician: false, reason: false }
-  };
-
-  // Simple 24×24 icons, drawn from constant shapes (no data goes in here).
-  var ICONS = {
-    sos: [["path", { d: "M12 2.5a6 6 0 0 0-6 6v3.8L4 15.5v1.3h16v-1.3l-2-3.2V8.5a6 6 0 0 0-6-6z", fill: "currentColor" }],
-          ["path", { d: "M9.6 19a2.5 2.5 0 0 0 4.8 0z", fill: "currentColor" }]],
-    fall: [["circle", { cx: "17", cy: "4.5", r: "2.2", fill: "currentColor" }],
-           ["path", { d: "M15 8l-5 6.5M10 14.5L4.5 16M10 14.5l-1.5 5.5M14 9.5l5 2M13.5 9l-4.5-2M3 22h18",
-                      fill: "none", stroke: "currentColor", "stroke-width": "2.2", "stroke-linecap": "round" }]],
-    leak: [["path", { d: "M12 2.5S5 10.5 5 15a7 7 0 0 0 14 0c0-4.5-7-12.5-7-12.5z", fill: "currentColor" }]],
-    battery_low: [["rect", { x: "2", y: "7", width: "17", height: "10", rx: "2", fill: "none",
-                             stroke: "currentColor", "stroke-width": "2" }],
-                  ["rect", { x: "19.5", y: "10", width: "2.5", height: "4", rx: "1", fill: "currentColor" }],
-                  ["rect", { x: "4.5", y: "9.5", width: "3.5", height: "5", fill: "currentColor" }]],
-    tamper: [["path", { d: "M12 2l8 3v6c0 5-3.5 9.5-8 11-4.5-1.5-8-6-8-11V5z", fill: "none",
-                        stroke: "currentColor", "stroke-width": "2", "stroke-linejoin": "round" }],
-             ["path", { d: "M12 7v6M12 16v.5", fill: "none", stroke: "currentColor", "stroke-width": "2.4",
-                        "stroke-linecap": "round" }]],
-    unknown: [["circle", { cx: "12", cy: "12", r: "9", fill: "none", stroke: "currentColor", "stroke-width": "2" }],
-              ["path", { d: "M9.5 9.5a2.5 2.5 0 1 1 3.5 2.3c-.7.3-1 .9-1 1.7M12 16.5v.5", fill: "none",
-                         stroke: "currentColor", "stroke-width": "2", "stroke-linecap": "round" }]]
   };
 
   // ---- state -----------------------------------------------------------------------------
 
   var state = {
-    orders: new Map(),   // id -> {order, el, flashUntil, received}
+    orders: new Map(),   // id -> {order, el, flashUntil, bumpUntil, derived, ...}
     pending: new Set(),  // ids with an action request in flight
     offsetMs: 0,         // server clock minus this browser's clock
-    conn: "connecting",  // connecting | live | lost
-    ws: null,
-    wsOpenedAt: 0,
-    attempt: 0,          // failed connection attempts since the last snapshot
-    retryAt: 0,
-    retryTimer: null,
-    lastMessageAt: 0,
+    conn: "connecting",  // connecting | live | lost | forbidden
+    live: null,          // Shewu.Live
     hadSnapshot: false,
     lastBeepAt: 0,
-    dialog: null         // {id, action, order} while the action dialog is open
+    me: null,            // {name, display_name, role}
+    people: new Map(),   // user name -> {display_name, status, load, ...} (technicians)
+    oncall: null,        // the last /api/oncall answer
+    oncallError: null,   // text of the last failure, or null
+    oncallTimer: null,
+    refreshing: new Set(), // order ids being re-read after an escalation
+    dialog: null         // {id, action, order, candidates} while the action dialog is open
   };
 
   var $ = function (id) { return document.getElementById(id); };
   var els = {};
 
   // ---- small helpers ---------------------------------------------------------------------
-
-  /** RFC 3339 → epoch ms (null when absent or unreadable); tolerates micro/nanoseconds. */
-  function parseTime(s) {
-    if (!s || typeof s !== "string") return null;
-    var ms = Date.parse(s.replace(/(\.\d{3})\d+/, "$1"));
-    return isNaN(ms) ? null : ms;
-  }
 
   function serverNow() { return Date.now() + state.offsetMs; }
 
@@ -108,67 +94,33 @@
     if (ms !== null) state.offsetMs = ms - Date.now();
   }
 
-  function pad2(n) { return (n < 10 ? "0" : "") + n; }
-
-  /** Seconds → "m:ss" / "h:mm:ss". */
-  function fmtDuration(sec) {
-    var s = Math.max(0, sec);
-    var h = Math.floor(s / 3600);
-    var m = Math.floor((s % 3600) / 60);
-    var r = Math.floor(s % 60);
-    return h > 0 ? h + ":" + pad2(m) + ":" + pad2(r) : pad2(m) + ":" + pad2(r);
-  }
-
-  function fmtClock(ms) {
-    var d = new Date(ms);
-    return pad2(d.getHours()) + ":" + pad2(d.getMinutes()) + ":" + pad2(d.getSeconds());
-  }
-
-  function fmtDate(ms) {
-    var d = new Date(ms);
-    return d.getFullYear() + "-" + pad2(d.getMonth() + 1) + "-" + pad2(d.getDate());
-  }
-
-  /** Opening time: "HH:MM:SS" today, "MM-DD HH:MM" on another day. */
-  function fmtOpened(ms, now) {
-    if (ms === null) return t("field.none");
-    if (fmtDate(ms) === fmtDate(now)) return fmtClock(ms);
-    var d = new Date(ms);
-    return pad2(d.getMonth() + 1) + "-" + pad2(d.getDate()) + " " + pad2(d.getHours()) + ":" + pad2(d.getMinutes());
-  }
-
-  function el(tag, className, text) {
-    var e = document.createElement(tag);
-    if (className) e.className = className;
-    if (text !== undefined && text !== null) e.textContent = String(text);
-    return e;
-  }
-
-  function icon(kind) {
-    var ns = "http://www.w3.org/2000/svg";
-    var svg = document.createElementNS(ns, "svg");
-    svg.setAttribute("viewBox", "0 0 24 24");
-    svg.setAttribute("aria-hidden", "true");
-    svg.setAttribute("class", "icon");
-    var shapes = ICONS[kind] || ICONS.unknown;
-    for (var i = 0; i < shapes.length; i++) {
-      var shape = document.createElementNS(ns, shapes[i][0]);
-      var attrs = shapes[i][1];
-      for (var k in attrs) if (Object.prototype.hasOwnProperty.call(attrs, k)) shape.setAttribute(k, attrs[k]);
-      svg.appendChild(shape);
-    }
-    return svg;
-  }
+  function fmtOpened(ms, now) { return S.fmtWhen(ms, now); }
 
   function kindLabel(o) { return I18N.tOr("kind." + o.kind, String(o.kind || t("kind.unknown"))); }
   function statusLabel(s) { return I18N.tOr("status." + s, String(s)); }
   function priorityLabel(p) { return I18N.tOr("priority." + p, String(p)); }
+  function roleLabel(r) { return I18N.tOr("role." + r, String(r)); }
+  function stepLabel(s) { return I18N.tOr("step." + s, String(s)); }
   function residentLabel(o) { return o.resident ? String(o.resident) : t("field.unknownResident"); }
   function orderLabel(o) { return t("order.label", { id: o.id, kind: kindLabel(o), resident: residentLabel(o) }); }
 
+  /** A user name as people know it: "李师傅 (li)" when the display name differs. */
+  function personLabel(name) {
+    var p = state.people.get(name);
+    if (p && p.display_name && p.display_name !== name) return p.display_name + " (" + name + ")";
+    return String(name);
+  }
+
+  function canAct() { return !!(state.me && S.OFFICE_ROLES[state.me.role]); }
+
   function actionsFor(o) {
+    if (!canAct()) return [];
     var table = o.category === "emergency" ? EMERGENCY_ACTIONS : TICKET_ACTIONS;
     return table[o.status] || (TERMINAL[o.status] ? [] : ["cancel"]);
+  }
+
+  function actionLabel(action, o) {
+    return t(action === "dispatch" && o && o.assignee ? "action.redispatch" : "action." + action);
   }
 
   // ---- derived clock state ---------------------------------------------------------------
@@ -190,7 +142,7 @@
     if (due !== null && !onSite) {
       d.onsiteRemaining = (due - now) / 1000;
       if (d.onsiteRemaining <= 0) d.breached = true;
-      var mark = parseTime(o.at_risk_at); // used if the API ever sends it
+      var mark = parseTime(o.at_risk_at);
       if (mark === null && opened !== null && due > opened) mark = due - (due - opened) * AT_RISK_FRACTION;
       d.atRisk = !!clock.at_risk || (mark !== null && now >= mark);
     }
@@ -230,13 +182,12 @@
     li.dataset.status = String(o.status);
     li.dataset.priority = String(o.priority);
     li.classList.add("prio-" + (PRIORITY_RANK[o.priority] === undefined ? "x" : o.priority));
-    li.classList.add("cat-" + (o.category === "emergency" ? "emergency" : "ticket"));
-    if (entry.flashUntil > Date.now()) li.classList.add(o.priority === "P1" ? "flash" : "fresh");
+    if (entry.flashUntil > Date.now()) li.classList.add("flash");
 
     // Head: kind, priority, status, repeats, tags, id.
     var head = el("div", "card-head");
-    var kind = el("span", "kind kind-" + (ICONS[o.kind] ? o.kind : "unknown"));
-    kind.appendChild(icon(o.kind));
+    var kind = el("span", "kind kind-" + (KNOWN_KINDS[o.kind] ? o.kind : "unknown"));
+    kind.appendChild(S.icon(o.kind));
     kind.appendChild(el("span", "kind-label", kindLabel(o)));
     head.appendChild(kind);
     head.appendChild(el("span", "badge prio", priorityLabel(o.priority)));
@@ -283,14 +234,39 @@
       return dd;
     }
     metaItem("field.device", o.device_id || t("field.none"), "device", "is-mono");
-    metaItem("field.assignee", o.assignee ? o.assignee : t("field.unassigned"), "assignee", o.assignee ? "" : "is-muted");
+    var assignee = metaItem("field.assignee", o.assignee ? personLabel(o.assignee) : t("field.unassigned"), "assignee",
+                            o.assignee ? "" : "is-muted");
+    if (o.assignee) assignee.dataset.name = String(o.assignee);
     metaItem("field.opened", fmtOpened(parseTime(o.opened_at), serverNow()), "opened", "is-mono");
     metaItem("field.events", String(o.event_count || 1), "events", "is-mono");
+
+    // The escalation ladder: the step reached, and the next one with its time (ticking).
+    var ladder = el("div", "ladder");
+    ladder.dataset.role = "ladder";
+    ladder.appendChild(el("span", "ladder-label", t("ladder.label")));
+    var lad = o.ladder || {};
+    entry.ladderCurrent = el("span", "ladder-current");
+    entry.ladderCurrent.dataset.role = "ladder-current";
+    if (lad.current && lad.current.step) {
+      entry.ladderCurrent.dataset.step = String(lad.current.step);
+      entry.ladderCurrent.textContent = t("ladder.current", { step: stepLabel(lad.current.step) });
+      if (lad.current.breach) entry.ladderCurrent.classList.add("breach");
+    } else {
+      entry.ladderCurrent.hidden = true;
+    }
+    ladder.appendChild(entry.ladderCurrent);
+    entry.ladderNext = el("span", "ladder-next");
+    entry.ladderNext.dataset.role = "ladder-next";
+    if (lad.next && lad.next.step) entry.ladderNext.dataset.step = String(lad.next.step);
+    else entry.ladderNext.hidden = true;
+    ladder.appendChild(entry.ladderNext);
+    ladder.hidden = !(lad.current && lad.current.step) && !(lad.next && lad.next.step);
 
     var info = el("div", "card-info");
     info.appendChild(head);
     info.appendChild(who);
     info.appendChild(meta);
+    info.appendChild(ladder);
 
     // Countdowns (texts filled by tickCard).
     var clock = el("div", "card-clock");
@@ -305,28 +281,28 @@
     clock.appendChild(entry.riskTag);
     clock.appendChild(entry.ackLine);
 
-    // Buttons.
-    var actions = el("div", "card-actions");
-    var list = actionsFor(o);
-    for (var i = 0; i < list.length; i++) {
-      var a = list[i];
-      var btn = el("button", "btn act act-" + a, t("action." + a));
-      btn.type = "button";
-      btn.dataset.action = a;
-      btn.dataset.orderId = String(o.id);
-      if (state.pending.has(o.id)) btn.disabled = true;
-      actions.appendChild(btn);
-    }
-
     li.appendChild(info);
     li.appendChild(clock);
-    li.appendChild(actions);
+
+    // Buttons (office roles only).
+    var list = actionsFor(o);
+    if (list.length) {
+      var actions = el("div", "card-actions");
+      for (var i = 0; i < list.length; i++) {
+        var a = list[i];
+        var btn = el("button", "btn act act-" + a, actionLabel(a, o));
+        btn.type = "button";
+        btn.dataset.action = a;
+        btn.dataset.orderId = String(o.id);
+        if (state.pending.has(o.id)) btn.disabled = true;
+        actions.appendChild(btn);
+      }
+      li.appendChild(actions);
+    }
     entry.el = li;
     tickCard(entry, serverNow());
     return li;
   }
-
-  function setText(node, text) { if (node.textContent !== text) node.textContent = text; }
 
   function tickCard(entry, now) {
     var o = entry.order;
@@ -338,7 +314,6 @@
     li.classList.toggle("level-breached", d.level === "breached");
     li.classList.toggle("on-site", d.onSite);
     if (li.classList.contains("flash") && entry.flashUntil <= Date.now()) li.classList.remove("flash");
-    if (li.classList.contains("fresh") && entry.flashUntil <= Date.now()) li.classList.remove("fresh");
 
     if (d.onSite) {
       setText(entry.clockLabel, statusLabel("on_site"));
@@ -371,6 +346,18 @@
         : t(ticket ? "clock.dispatch" : "clock.ack") + " " + fmtDuration(Math.ceil(d.ackRemaining)));
       entry.ackLine.classList.toggle("late", late);
     }
+
+    var next = o.ladder && o.ladder.next;
+    if (next && next.step && entry.ladderNext) {
+      var at = parseTime(next.due_at);
+      var text = t("ladder.next", { step: stepLabel(next.step), time: at === null ? t("field.none") : fmtClock(at) });
+      if (at !== null) {
+        var left = (at - now) / 1000;
+        text += left > 0 ? t("ladder.nextIn", { time: fmtDuration(Math.ceil(left)) }) : t("ladder.nextDue");
+        entry.ladderNext.classList.toggle("soon", left <= 60);
+      }
+      setText(entry.ladderNext, text);
+    }
   }
 
   function sortedEntries() {
@@ -398,7 +385,7 @@
 
   function updateEmpty() {
     var has = state.orders.size > 0;
-    els.empty.hidden = has;
+    els.empty.hidden = has || state.conn === "forbidden";
     if (!has) {
       if (state.hadSnapshot) {
         setText(els.emptyTitle, t("empty.title"));
@@ -433,6 +420,160 @@
     els.countP1.parentNode.classList.toggle("hot", counts.P1 > 0);
     var title = t("title");
     document.title = counts.P1 > 0 ? "(" + counts.P1 + ") " + title : title;
+  }
+
+  // ---- the signed-in user ----------------------------------------------------------------
+
+  function setMe(me) {
+    if (!me || !me.role) return;
+    var before = state.me ? state.me.role : null;
+    state.me = {
+      name: String(me.name || ""),
+      display_name: me.display_name || (state.me && state.me.name === me.name ? state.me.display_name : "") || "",
+      role: String(me.role)
+    };
+    if (state.me.role === "technician") {
+      // The board is the office's; a technician's orders are on their own page.
+      window.location.replace("/tech.html");
+      return;
+    }
+    if (!BOARD_ROLES[state.me.role]) {
+      showForbidden();
+      return;
+    }
+    renderMe();
+    if (before !== state.me.role) {
+      renderAll();
+      if (canAct()) loadPeople();
+    }
+  }
+
+  function renderMe() {
+    var me = state.me;
+    els.user.hidden = !me;
+    if (!me) return;
+    setText(els.userText, t("auth.user", { name: me.display_name || me.name, role: roleLabel(me.role) }));
+    els.user.title = me.name;
+  }
+
+  function showForbidden() {
+    if (state.live) state.live.stop();
+    state.conn = "forbidden";
+    renderConn();
+    els.forbidden.hidden = false;
+    var role = state.me ? roleLabel(state.me.role) : "";
+    setText(els.forbiddenText, t("auth.forbidden", { role: role }));
+    els.orders.textContent = "";
+    state.orders.clear();
+    updateEmpty();
+    updateSummary();
+    renderMe();
+  }
+
+  /** Technicians by name (display names on the cards, the picker's list). */
+  function loadPeople() {
+    return S.api("/api/users?role=technician").then(function (r) {
+      if (!r.ok || !Array.isArray(r.data)) return r;
+      state.people = new Map();
+      r.data.forEach(function (u) { if (u && u.name) state.people.set(String(u.name), u); });
+      refreshAssignees();
+      return r;
+    });
+  }
+
+  function refreshAssignees() {
+    state.orders.forEach(function (entry) {
+      var o = entry.order;
+      if (!o.assignee || !entry.el) return;
+      var dd = entry.el.querySelector("[data-role=assignee]");
+      if (dd) setText(dd, personLabel(o.assignee));
+    });
+  }
+
+  // ---- on-call panel ---------------------------------------------------------------------
+
+  function loadOncall() {
+    clearTimeout(state.oncallTimer);
+    state.oncallTimer = setTimeout(loadOncall, ONCALL_EVERY_MS);
+    return S.api("/api/oncall").then(function (r) {
+      if (r.ok && r.data && typeof r.data === "object") {
+        state.oncall = r.data;
+        state.oncallError = null;
+        if (r.data.now) noteServerTime(r.data.now);
+      } else if (r.status !== 401) {
+        state.oncall = null;
+        state.oncallError = r.detail || t("error.http", { status: r.status });
+      }
+      renderOncall();
+    });
+  }
+
+  /** "HH:MM" on the community's wall clock (the rota's time zone), else this browser's. A shift
+   * that ends at midnight ends at "24:00", as the rota writes it. */
+  function rotaTime(ms, tz, isEnd) {
+    var text = null;
+    if (tz) {
+      try {
+        text = new Intl.DateTimeFormat("en-GB", { timeZone: tz, hour: "2-digit", minute: "2-digit", hourCycle: "h23" })
+          .format(new Date(ms));
+      } catch (e) { text = null; } // an unknown zone: fall back to local time
+    }
+    if (!text) text = S.fmtHm(ms);
+    return isEnd && text === "00:00" ? "24:00" : text;
+  }
+
+  function oncallPerson(p, role) {
+    var li = el("li", "oncall-person");
+    li.dataset.role = role;
+    var name = p && (p.display_name || p.user) ? String(p.display_name || p.user) : t("field.none");
+    var who = el("span", "oncall-name", name);
+    if (p && p.user) who.dataset.user = String(p.user);
+    li.appendChild(who);
+    if (p && p.phone) li.appendChild(el("span", "oncall-phone mono", String(p.phone)));
+    var end = p ? parseTime(p.end) : null;
+    if (end !== null) {
+      var tz = state.oncall && typeof state.oncall.time_zone === "string" ? state.oncall.time_zone : "";
+      li.appendChild(el("span", "oncall-until", t("oncall.until", { time: rotaTime(end, tz, true) })));
+    }
+    return li;
+  }
+
+  function oncallGroup(labelKey, people, role, emptyKey, warn) {
+    var group = el("div", "oncall-group");
+    group.dataset.group = role;
+    group.appendChild(el("span", "oncall-key", t(labelKey)));
+    if (people.length) {
+      var ul = el("ul", "oncall-people");
+      for (var i = 0; i < people.length; i++) ul.appendChild(oncallPerson(people[i], role));
+      group.appendChild(ul);
+    } else {
+      var none = el("span", "oncall-none" + (warn ? " warn" : ""), t(emptyKey));
+      none.dataset.role = role + "-none";
+      group.appendChild(none);
+    }
+    return group;
+  }
+
+  function renderOncall() {
+    var body = els.oncallBody;
+    body.textContent = "";
+    var data = state.oncall;
+    if (!data) {
+      var loading = state.oncallError === null;
+      els.oncall.dataset.state = loading ? "loading" : "unavailable";
+      var msg = el("span", "oncall-none", loading ? t("oncall.loading") : t("oncall.unavailable"));
+      if (!loading) msg.title = state.oncallError;
+      msg.dataset.role = loading ? "oncall-loading" : "oncall-unavailable";
+      body.appendChild(msg);
+      return;
+    }
+    var dispatchers = Array.isArray(data.dispatchers) ? data.dispatchers : [];
+    var leaders = Array.isArray(data.leaders) ? data.leaders : [];
+    var missing = !!data.leader_missing || leaders.length === 0;
+    els.oncall.dataset.state = dispatchers.length || leaders.length ? "rota" : "empty";
+    els.oncall.classList.toggle("leader-missing", missing);
+    body.appendChild(oncallGroup("oncall.dispatchers", dispatchers, "dispatcher", "oncall.none", true));
+    body.appendChild(oncallGroup("oncall.leaders", leaders, "leader", "oncall.leaderMissing", true));
   }
 
   // ---- applying server data --------------------------------------------------------------
@@ -509,83 +650,37 @@
     if (newP1) alertNewP1();
   }
 
+  /** An escalation step fired: the order's ladder moved on; read the order again. */
+  function refreshOrder(id) {
+    if (!state.orders.has(id) || state.refreshing.has(id)) return;
+    state.refreshing.add(id);
+    var seen = state.orders.get(id).order;
+    S.api("/api/orders/" + encodeURIComponent(id)).then(function (r) {
+      state.refreshing.delete(id);
+      var now = state.orders.get(id);
+      if (r.ok && r.data && r.data.id === id && now && now.order === seen) applyOrder(r.data, "updated");
+    });
+  }
+
   function handleMessage(msg) {
-    if (!msg || typeof msg !== "object") return;
     if (msg.now) noteServerTime(msg.now);
     if (msg.type === "snapshot") {
-      state.attempt = 0;
-      setConn("live");
+      var reconnect = state.hadSnapshot;
+      if (msg.me) setMe(msg.me);
+      if (state.conn === "forbidden") return;
       applySnapshot(msg);
+      if (reconnect) loadOncall();
     } else if (msg.type === "order") {
       applyOrder(msg.order, msg.event);
+    } else if (msg.type === "escalation") {
+      refreshOrder(msg.order_id);
     }
     // "ping" only refreshes the clock offset and the watchdog.
   }
 
   // ---- connection ------------------------------------------------------------------------
 
-  function liveUrl() {
-    var url = new URL("api/live", window.location.href);
-    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-    url.hash = "";
-    url.search = "";
-    return url.href;
-  }
-
-  function connect() {
-    clearTimeout(state.retryTimer);
-    state.retryTimer = null;
-    state.retryAt = 0;
-    if (state.ws) {
-      var old = state.ws;
-      state.ws = null;
-      try { old.close(); } catch (e) { /* ignore */ }
-    }
-    var ws;
-    try {
-      ws = new WebSocket(liveUrl());
-    } catch (e) {
-      scheduleReconnect();
-      return;
-    }
-    state.ws = ws;
-    state.wsOpenedAt = Date.now();
-    state.lastMessageAt = Date.now();
-    if (state.conn !== "lost") setConn("connecting");
-    else renderConn();
-    ws.onmessage = function (ev) {
-      if (ws !== state.ws) return;
-      state.lastMessageAt = Date.now();
-      var msg;
-      try { msg = JSON.parse(ev.data); } catch (e) { return; }
-      handleMessage(msg);
-    };
-    ws.onclose = function () {
-      if (ws !== state.ws) return;
-      state.ws = null;
-      scheduleReconnect();
-    };
-    ws.onerror = function () { /* a close event follows */ };
-  }
-
-  function scheduleReconnect() {
-    clearTimeout(state.retryTimer);
-    state.attempt += 1;
-    var delay = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * Math.pow(2, state.attempt - 1));
-    delay = Math.round(delay * (0.8 + Math.random() * 0.4));
-    state.retryAt = Date.now() + delay;
-    state.retryTimer = setTimeout(connect, delay);
-    setConn("lost");
-  }
-
-  function dropConnection() {
-    var ws = state.ws;
-    state.ws = null;
-    if (ws) { try { ws.close(); } catch (e) { /* ignore */ } }
-    scheduleReconnect();
-  }
-
-  function setConn(c) {
+  function onConnState(c) {
     state.conn = c;
     renderConn();
     updateEmpty();
@@ -593,53 +688,22 @@
 
   function renderConn() {
     var c = state.conn;
-    els.connState.className = "conn conn-" + c;
-    setText(els.connText, t(c === "live" ? "conn.live" : c === "lost" ? "conn.lost" : "conn.connecting"));
+    els.connState.className = "conn conn-" + (c === "forbidden" ? "lost" : c);
+    setText(els.connText, t(c === "live" ? "conn.live" : c === "connecting" ? "conn.connecting" : "conn.lost"));
     els.board.classList.toggle("stale", c === "lost");
     var show = c === "lost";
     els.banner.hidden = !show;
     document.body.classList.toggle("disconnected", show);
-    if (show) {
-      var wait = state.retryAt ? Math.max(0, Math.ceil((state.retryAt - Date.now()) / 1000)) : 0;
-      setText(els.bannerText, state.retryAt && wait > 0
-        ? t("conn.banner", { seconds: wait, attempt: state.attempt })
-        : t("conn.bannerTrying", { attempt: state.attempt }));
+    if (show && state.live) {
+      var live = state.live;
+      var wait = live.retryAt ? Math.max(0, Math.ceil((live.retryAt - Date.now()) / 1000)) : 0;
+      setText(els.bannerText, live.retryAt && wait > 0
+        ? t("conn.banner", { seconds: wait, attempt: live.attempt })
+        : t("conn.bannerTrying", { attempt: Math.max(1, live.attempt) }));
     }
   }
 
   // ---- actions ---------------------------------------------------------------------------
-
-  function operatorName() { return els.operator.value.trim(); }
-
-  function requireOperator() {
-    var name = operatorName();
-    if (!name) {
-      showMessage("error", t("error.noOperator"), "no-operator");
-      els.operator.classList.add("needs-value");
-      els.operator.focus();
-      return null;
-    }
-    return name;
-  }
-
-  function detailText(status, body) {
-    if (body && typeof body === "object" && body.detail !== undefined) {
-      var det = body.detail;
-      if (typeof det === "string") return det;
-      if (Array.isArray(det)) {
-        return det.map(function (x) {
-          if (x && typeof x === "object") {
-            var loc = Array.isArray(x.loc) ? x.loc.filter(function (p) { return p !== "body"; }).join(".") : "";
-            return (loc ? loc + ": " : "") + (x.msg || JSON.stringify(x));
-          }
-          return String(x);
-        }).join("; ");
-      }
-      return JSON.stringify(det);
-    }
-    if (typeof body === "string" && body.trim()) return body.trim().slice(0, 300);
-    return t("error.http", { status: status });
-  }
 
   function onActionClick(ev) {
     var btn = ev.target.closest("button[data-action]");
@@ -648,12 +712,10 @@
     var action = btn.dataset.action;
     var entry = state.orders.get(id);
     if (!entry) return;
-    var by = requireOperator();
-    if (!by) return;
     if (DIALOG_FIELDS[action]) {
       openDialog(entry.order, action);
     } else {
-      sendAction(entry.order, action, { by: by });
+      sendAction(entry.order, action, {});
     }
   }
 
@@ -663,30 +725,22 @@
     var seen = entry ? entry.order : null;
     state.pending.add(id);
     setCardBusy(id, true);
-    var label = t("action." + action);
-    return fetch(new URL("api/orders/" + encodeURIComponent(id) + "/" + encodeURIComponent(action), window.location.href).href, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", "Accept": "application/json" },
-      body: JSON.stringify(body)
-    }).then(function (res) {
-      return res.text().then(function (text) {
-        var data = null;
-        try { data = text ? JSON.parse(text) : null; } catch (e) { data = text; }
-        if (!res.ok) {
-          showMessage("error", t("error.action", { action: label, id: id, detail: detailText(res.status, data) }));
-          return false;
-        }
-        // Apply the answer unless the live feed already brought something newer.
-        var now = state.orders.get(id);
-        if (data && typeof data === "object" && data.id === id && (!now || now.order === seen)) {
-          applyOrder(data, "updated");
-        }
-        showMessage("ok", t("ok.action", { action: label, id: id }));
-        return true;
-      });
-    }, function (err) {
-      showMessage("error", t("error.network", { detail: err && err.message ? err.message : String(err) }));
-      return false;
+    var label = actionLabel(action, order);
+    var path = "/api/orders/" + encodeURIComponent(id) + "/" + encodeURIComponent(action);
+    return S.api(path, { method: "POST", body: body }).then(function (r) {
+      if (!r.ok) {
+        if (r.status === 0) showMessage("error", r.detail);
+        else if (r.status !== 401) showMessage("error", t("error.action", { action: label, id: id, detail: r.detail }));
+        return false;
+      }
+      // Apply the answer unless the live feed already brought something newer.
+      var data = r.data;
+      var now = state.orders.get(id);
+      if (data && typeof data === "object" && data.id === id && (!now || now.order === seen)) {
+        applyOrder(data, "updated");
+      }
+      showMessage("ok", t("ok.action", { action: label, id: id }));
+      return true;
     }).then(function (ok) {
       state.pending.delete(id);
       setCardBusy(id, false);
@@ -704,21 +758,141 @@
 
   // ---- action dialog ---------------------------------------------------------------------
 
+  function dialogTitle(d) {
+    var key = d.action === "dispatch" && d.order.assignee ? "dialog.redispatch" : "dialog." + d.action;
+    return t(key, { order: orderLabel(d.order) });
+  }
+
   function openDialog(order, action) {
     var spec = DIALOG_FIELDS[action];
-    state.dialog = { id: order.id, action: action, order: order };
-    setText(els.dialogTitle, t("dialog." + action, { order: orderLabel(order) }));
+    state.dialog = { id: order.id, action: action, order: order, candidates: null, error: null };
+    setText(els.dialogTitle, dialogTitle(state.dialog));
     els.fieldTechnician.hidden = !spec.technician;
     els.fieldReason.hidden = !spec.reason;
-    els.inputTechnician.value = order.assignee || "";
     els.inputReason.value = "";
     els.inputNote.value = "";
     setText(els.dialogError, "");
-    els.dialogSubmit.textContent = t("action." + action);
+    els.dialogSubmit.textContent = actionLabel(action, order);
     els.dialogSubmit.className = "btn btn-primary act-" + action;
     if (typeof els.dialog.showModal === "function") els.dialog.showModal();
     else els.dialog.setAttribute("open", "");
-    (spec.technician ? els.inputTechnician : spec.reason ? els.inputReason : els.inputNote).focus();
+    if (spec.technician) {
+      loadCandidates(state.dialog);
+      renderPicker();
+    }
+    (spec.reason ? els.inputReason : spec.technician ? els.picker : els.inputNote).focus();
+  }
+
+  /** The picker's list: proposals first (best first), then every other technician. */
+  function loadCandidates(dlg) {
+    var id = dlg.id;
+    Promise.all([
+      S.api("/api/orders/" + encodeURIComponent(id) + "/proposals"),
+      loadPeople()
+    ]).then(function (results) {
+      if (state.dialog !== dlg) return;
+      var props = results[0], users = results[1];
+      if (!users.ok && !props.ok) {
+        dlg.error = users.status === 0 ? users.detail : t("picker.error", { detail: users.detail });
+        dlg.candidates = [];
+        renderPicker();
+        return;
+      }
+      var list = [];
+      var seen = {};
+      if (props.ok && Array.isArray(props.data)) {
+        props.data.forEach(function (p) {
+          if (!p || !p.name || seen[p.name]) return;
+          seen[p.name] = true;
+          list.push({ name: String(p.name), proposed: true, status: p.status, load: p.load, nearness: p.nearness });
+        });
+      }
+      dlg.proposalsLoaded = props.ok;
+      var others = [];
+      state.people.forEach(function (u, name) {
+        if (seen[name] || u.active === false) return;
+        others.push({ name: name, proposed: false, status: u.status, load: u.load });
+      });
+      var statusRank = { available: 0, busy: 1, off_duty: 2 };
+      others.sort(function (a, b) {
+        var sa = statusRank[a.status] === undefined ? 3 : statusRank[a.status];
+        var sb = statusRank[b.status] === undefined ? 3 : statusRank[b.status];
+        if (sa !== sb) return sa - sb;
+        if ((a.load || 0) !== (b.load || 0)) return (a.load || 0) - (b.load || 0);
+        return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+      });
+      dlg.candidates = list.concat(others);
+      if (!users.ok) dlg.error = t("picker.error", { detail: users.detail });
+      renderPicker();
+    });
+  }
+
+  function pickerOption(c, dlg, checkedName) {
+    var label = el("label", "pick" + (c.proposed ? " proposed" : "") + (c.status === "off_duty" ? " off-duty" : ""));
+    label.dataset.name = c.name;
+    var input = el("input");
+    input.type = "radio";
+    input.name = "technician";
+    input.value = c.name;
+    input.checked = c.name === checkedName;
+    label.appendChild(input);
+    var main = el("span", "pick-main");
+    var p = state.people.get(c.name);
+    main.appendChild(el("span", "pick-name", p && p.display_name ? p.display_name : c.name));
+    if (p && p.display_name && p.display_name !== c.name) main.appendChild(el("span", "pick-login mono", c.name));
+    label.appendChild(main);
+    var tags = el("span", "pick-tags");
+    if (c.proposed) tags.appendChild(el("span", "tag tag-proposed", t("picker.proposed")));
+    if (dlg.order.assignee === c.name) tags.appendChild(el("span", "tag tag-current", t("picker.current")));
+    if (c.status) {
+      var st = el("span", "tag tag-status status-" + String(c.status).replace(/[^a-z_]/g, ""),
+                  I18N.tOr("techStatus." + c.status, String(c.status)));
+      tags.appendChild(st);
+    }
+    if (c.load !== undefined && c.load !== null) tags.appendChild(el("span", "tag tag-load", t("picker.load", { count: c.load })));
+    if (c.nearness) tags.appendChild(el("span", "tag tag-near", I18N.tOr("near." + c.nearness, String(c.nearness))));
+    label.appendChild(tags);
+    return label;
+  }
+
+  function renderPicker() {
+    var dlg = state.dialog;
+    var box = els.picker;
+    var keep = box.querySelector("input[name=technician]:checked");
+    box.textContent = "";
+    if (!dlg) return;
+    if (dlg.candidates === null) {
+      box.appendChild(el("p", "picker-note", t("picker.loading")));
+      return;
+    }
+    if (dlg.error) box.appendChild(el("p", "picker-note error", dlg.error));
+    var proposed = dlg.candidates.filter(function (c) { return c.proposed; });
+    var others = dlg.candidates.filter(function (c) { return !c.proposed; });
+    // Pre-select the best proposal that is not the one already sent.
+    var checked = keep ? keep.value : null;
+    if (!checked) {
+      for (var i = 0; i < proposed.length; i++) {
+        if (proposed[i].name !== dlg.order.assignee) { checked = proposed[i].name; break; }
+      }
+    }
+    box.appendChild(el("h3", "picker-heading", t("picker.proposedHeading")));
+    if (proposed.length) {
+      var pl = el("div", "picker-group");
+      pl.dataset.group = "proposed";
+      proposed.forEach(function (c) { pl.appendChild(pickerOption(c, dlg, checked)); });
+      box.appendChild(pl);
+    } else {
+      box.appendChild(el("p", "picker-note", t("picker.noProposals")));
+    }
+    box.appendChild(el("h3", "picker-heading", t("picker.othersHeading")));
+    if (others.length) {
+      var ol = el("div", "picker-group");
+      ol.dataset.group = "others";
+      others.forEach(function (c) { ol.appendChild(pickerOption(c, dlg, checked)); });
+      box.appendChild(ol);
+    } else if (!proposed.length) {
+      box.appendChild(el("p", "picker-note", t("picker.noTechnicians")));
+    }
   }
 
   function closeDialog() {
@@ -734,13 +908,11 @@
     var dlg = state.dialog;
     if (!dlg) { closeDialog(); return; }
     var spec = DIALOG_FIELDS[dlg.action];
-    var by = requireOperator();
-    if (!by) { closeDialog(); return; }
-    var body = { by: by };
+    var body = {};
     if (spec.technician) {
-      var tech = els.inputTechnician.value.trim();
-      if (!tech) { setText(els.dialogError, t("dialog.required")); els.inputTechnician.focus(); return; }
-      body.technician = tech;
+      var picked = els.picker.querySelector("input[name=technician]:checked");
+      if (!picked) { setText(els.dialogError, t("picker.required")); els.picker.focus(); return; }
+      body.technician = picked.value;
     }
     if (spec.reason) {
       var reason = els.inputReason.value.trim();
@@ -750,8 +922,9 @@
     var note = els.inputNote.value.trim();
     if (note) body.note = note;
     var entry = state.orders.get(dlg.id);
+    var order = entry ? entry.order : dlg.order;
     closeDialog();
-    sendAction(entry ? entry.order : dlg.order, dlg.action, body);
+    sendAction(order, dlg.action, body);
   }
 
   // ---- messages (toasts) -----------------------------------------------------------------
@@ -774,16 +947,15 @@
   // ---- header controls -------------------------------------------------------------------
 
   function applyStaticTexts() {
-    document.documentElement.lang = I18N.htmlLang();
-    var nodes = document.querySelectorAll("[data-i18n]");
-    for (var i = 0; i < nodes.length; i++) nodes[i].textContent = t(nodes[i].getAttribute("data-i18n"));
-    nodes = document.querySelectorAll("[data-i18n-placeholder]");
-    for (i = 0; i < nodes.length; i++) nodes[i].placeholder = t(nodes[i].getAttribute("data-i18n-placeholder"));
-    nodes = document.querySelectorAll("[data-i18n-title]");
-    for (i = 0; i < nodes.length; i++) nodes[i].title = t(nodes[i].getAttribute("data-i18n-title"));
+    S.applyStaticTexts();
     els.langToggle.textContent = t("lang.switch");
     renderSound();
     renderConn();
+    renderMe();
+    renderOncall();
+    if (state.conn === "forbidden") {
+      setText(els.forbiddenText, t("auth.forbidden", { role: state.me ? roleLabel(state.me.role) : "" }));
+    }
   }
 
   function renderSound() {
@@ -802,8 +974,9 @@
     applyStaticTexts();
     if (state.dialog) {
       var d = state.dialog;
-      setText(els.dialogTitle, t("dialog." + d.action, { order: orderLabel(d.order) }));
-      els.dialogSubmit.textContent = t("action." + d.action);
+      setText(els.dialogTitle, dialogTitle(d));
+      els.dialogSubmit.textContent = actionLabel(d.action, d.order);
+      if (DIALOG_FIELDS[d.action].technician) renderPicker();
     }
     renderAll();
   }
@@ -816,13 +989,6 @@
     setText(els.clockDate, fmtDate(now));
     state.orders.forEach(function (entry) { if (entry.el) tickCard(entry, now); });
     updateSummary();
-
-    // Watchdog: a silent socket (no ping for a while) or a hung handshake is a lost link.
-    if (state.ws) {
-      var silent = Date.now() - state.lastMessageAt;
-      var opening = state.ws.readyState === 0 && Date.now() - state.wsOpenedAt > CONNECT_TIMEOUT_MS;
-      if (opening || silent > WATCHDOG_MS) dropConnection();
-    }
     if (state.conn === "lost") renderConn();
 
     // Keep reminding while a P1 waits for an acknowledgement.
@@ -850,45 +1016,59 @@
       clockTime: $("clock-time"), clockDate: $("clock-date"),
       banner: $("conn-banner"), bannerText: $("conn-banner-text"), retry: $("conn-retry"),
       messages: $("messages"),
-      operator: $("operator"), soundToggle: $("sound-toggle"), soundText: $("sound-text"),
-      langToggle: $("lang-toggle"),
+      user: $("user"), userText: $("user-text"), signOut: $("sign-out"),
+      soundToggle: $("sound-toggle"), soundText: $("sound-text"), langToggle: $("lang-toggle"),
+      oncall: $("oncall"), oncallBody: $("oncall-body"),
+      forbidden: $("forbidden"), forbiddenText: $("forbidden-text"),
       dialog: $("action-dialog"), form: $("action-form"), dialogTitle: $("dialog-title"),
-      fieldTechnician: $("field-technician"), fieldReason: $("field-reason"),
-      inputTechnician: $("input-technician"), inputReason: $("input-reason"), inputNote: $("input-note"),
+      fieldTechnician: $("field-technician"), picker: $("picker"), fieldReason: $("field-reason"),
+      inputReason: $("input-reason"), inputNote: $("input-note"),
       dialogError: $("dialog-error"), dialogSubmit: $("dialog-submit"), dialogClose: $("dialog-close")
     };
 
     I18N.load();
     SOUND.load();
     SOUND.onChange(renderSound);
-    try { els.operator.value = window.localStorage.getItem(OPERATOR_KEY) || ""; } catch (e) { /* ignore */ }
 
-    els.operator.addEventListener("input", function () {
-      els.operator.classList.remove("needs-value");
-      if (els.operator.value.trim()) {
-        var stale = els.messages.querySelectorAll('[data-tag="no-operator"]');
-        for (var i = 0; i < stale.length; i++) stale[i].remove();
-      }
-      try { window.localStorage.setItem(OPERATOR_KEY, els.operator.value.trim()); } catch (e) { /* ignore */ }
-    });
     els.soundToggle.addEventListener("click", function () {
       SOUND.setEnabled(SOUND.state() !== "on");
       renderSound();
     });
     els.langToggle.addEventListener("click", switchLanguage);
-    els.retry.addEventListener("click", function () { state.attempt = Math.max(0, state.attempt - 1); connect(); });
+    els.signOut.addEventListener("click", function () {
+      if (state.live) state.live.stop();
+      S.signOut();
+    });
+    els.retry.addEventListener("click", function () { if (state.live) state.live.retryNow(); });
     els.orders.addEventListener("click", onActionClick);
     els.form.addEventListener("submit", submitDialog);
     els.dialogClose.addEventListener("click", closeDialog);
     els.dialog.addEventListener("close", function () { state.dialog = null; });
-    window.addEventListener("online", function () { if (state.conn === "lost") connect(); });
+    els.picker.tabIndex = -1;
+    els.picker.addEventListener("change", function () { setText(els.dialogError, ""); });
+    window.addEventListener("online", function () { if (state.conn === "lost" && state.live) state.live.connect(); });
 
     applyStaticTexts();
     updateEmpty();
     updateSummary();
     tick();
     setInterval(tick, 1000);
-    connect();
+
+    state.live = new S.Live({
+      allowedRoles: BOARD_ROLES,
+      onState: onConnState,
+      onMessage: handleMessage,
+      onForbidden: function () {
+        S.api("/api/auth/me").then(function (r) {
+          if (r.ok && r.data) state.me = { name: r.data.name, display_name: r.data.display_name, role: r.data.role };
+          if (state.me && state.me.role === "technician") window.location.replace("/tech.html");
+          else showForbidden();
+        });
+      }
+    });
+    state.live.connect();
+    S.api("/api/auth/me").then(function (r) { if (r.ok && r.data) setMe(r.data); });
+    loadOncall();
   }
 
   // A small, read-only window for tests and for debugging from the console.
@@ -896,7 +1076,7 @@
     get state() { return state; },
     serverNow: serverNow,
     derive: derive,
-    reconnect: connect
+    reconnect: function () { if (state.live) state.live.connect(); }
   };
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);

@@ -34,6 +34,8 @@ RULES: dict[str, DispatchRule] = {
     "leak": DispatchRule(Skill.PLUMBING),
     "battery_low": DispatchRule(Skill.DEVICES),
     "tamper": DispatchRule(Skill.DEVICES),
+    "offline": DispatchRule(Skill.DEVICES),
+    "power_lost": DispatchRule(Skill.ELECTRICAL),
 }
 
 

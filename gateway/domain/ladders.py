@@ -77,14 +77,42 @@ LADDERS: dict[str, tuple[Step, ...]] = {
     "leak": LEAK,
     "battery_low": MAINTENANCE,
     "tamper": MAINTENANCE,
+    "offline": MAINTENANCE,
+    "power_lost": MAINTENANCE,
 }
 
-STEPS_BY_NAME: dict[tuple[str, str], Step] = {(kind, s.name): s for kind, ladder in LADDERS.items() for s in ladder}
+# A device that protects a resident (SOS button, fall radar) offline or without power: the order
+# is raised to P2 (gateway.domain.routing.ALARM_DEVICES) and climbs a ladder of its own.
+UNPROTECTED = (
+    AUTO_DISPATCH,
+    Step("unprotected", timedelta(0), Until.DISPATCHED, (Audience.ONCALL_TEAM, Audience.PROPERTY_TEAM)),
+    Step("unprotected_dispatch_overdue", timedelta(minutes=30), Until.DISPATCHED,
+         (Audience.DUTY_LEADER, Audience.PROPERTY_TEAM)),
+    Step("unprotected_at_risk", timedelta(hours=3), Until.ON_SITE, (Audience.DISPATCHER, Audience.DUTY_LEADER)),
+    Step("unprotected_breached", timedelta(hours=4), Until.ON_SITE, (Audience.DISPATCHER, Audience.DUTY_LEADER),
+         breach=True),
+)
+
+# (order kind, priority) → a ladder other than the kind's own.
+RAISED_LADDERS: dict[tuple[str, str], tuple[Step, ...]] = {
+    ("offline", "P2"): UNPROTECTED,
+    ("power_lost", "P2"): UNPROTECTED,
+}
+
+STEPS_BY_NAME: dict[tuple[str, str], Step] = {
+    (kind, s.name): s
+    for kind, ladder in [*LADDERS.items(), *((k, v) for (k, _), v in RAISED_LADDERS.items())]
+    for s in ladder
+}
 
 
-def plan(order_kind: str, opened_at: datetime) -> list[tuple[Step, datetime]]:
+def ladder_for(order_kind: str, priority: str | None = None) -> tuple[Step, ...]:
+    return RAISED_LADDERS.get((order_kind, priority or ""), LADDERS.get(order_kind, ()))
+
+
+def plan(order_kind: str, opened_at: datetime, priority: str | None = None) -> list[tuple[Step, datetime]]:
     """The steps of an order that has just opened, with their due times."""
-    return [(step, opened_at + step.after) for step in LADDERS.get(order_kind, ())]
+    return [(step, opened_at + step.after) for step in ladder_for(order_kind, priority)]
 
 
 def still_applies(until: Until, order: Any) -> bool:
@@ -104,7 +132,7 @@ def position(order_kind: str, order: Any, now: datetime) -> tuple[tuple[Step, da
     """Where an order stands on its ladder at ``now``: the last step reached that still applies,
     and the next one to come. Steps that act (automatic dispatch) are not shown."""
     current = upcoming = None
-    for step, due in plan(order_kind, order.opened_at):
+    for step, due in plan(order_kind, order.opened_at, order.priority):
         if step.action is not None or not still_applies(step.until, order):
             continue
         if due <= now:

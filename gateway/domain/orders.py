@@ -78,15 +78,16 @@ _OPEN_EMERGENCY = {Status.OPEN, Status.ACKNOWLEDGED, Status.DISPATCHED, Status.A
                    Status.ON_SITE}
 _OPEN_TICKET = {Status.NEW, Status.DISPATCHED, Status.ACCEPTED, Status.EN_ROUTE, Status.ON_SITE}
 _SENT = {Status.DISPATCHED, Status.ACCEPTED}  # someone is assigned and has not set off
+_ASSIGNED = _SENT | {Status.EN_ROUTE}  # ... or is on the way (and may still have to turn back)
 
 EMERGENCY_TRANSITIONS: dict[Action, Transition] = {
     Action.ACK: _t({Status.OPEN}, Status.ACKNOWLEDGED),
     # Dispatching an unacknowledged alarm acknowledges it too; re-dispatch is allowed until
     # someone has set off.
-    Action.DISPATCH: _t({Status.OPEN, Status.ACKNOWLEDGED} | _SENT, Status.DISPATCHED, needs_technician=True),
+    Action.DISPATCH: _t({Status.OPEN, Status.ACKNOWLEDGED} | _ASSIGNED, Status.DISPATCHED, needs_technician=True),
     Action.ACCEPT: _t({Status.DISPATCHED}, Status.ACCEPTED),
     # The one sent cannot go: back to the dispatcher, still acknowledged; the ladder runs on.
-    Action.REJECT: _t(_SENT, Status.ACKNOWLEDGED, needs_reason=True),
+    Action.REJECT: _t(_ASSIGNED, Status.ACKNOWLEDGED, needs_reason=True),
     Action.DEPART: _t(_SENT, Status.EN_ROUTE),
     # A key-holding neighbour or the on-call staff may arrive without a dispatch.
     Action.ARRIVE: _t({Status.ACKNOWLEDGED, Status.EN_ROUTE} | _SENT, Status.ON_SITE),
@@ -97,9 +98,9 @@ EMERGENCY_TRANSITIONS: dict[Action, Transition] = {
 
 TICKET_TRANSITIONS: dict[Action, Transition] = {
     Action.ACK: Transition(frozenset(), None, "service tickets are not acknowledged; dispatch them"),
-    Action.DISPATCH: _t({Status.NEW} | _SENT, Status.DISPATCHED, needs_technician=True),
+    Action.DISPATCH: _t({Status.NEW} | _ASSIGNED, Status.DISPATCHED, needs_technician=True),
     Action.ACCEPT: _t({Status.DISPATCHED}, Status.ACCEPTED),
-    Action.REJECT: _t(_SENT, Status.NEW, needs_reason=True),
+    Action.REJECT: _t(_ASSIGNED, Status.NEW, needs_reason=True),
     # Setting off or arriving straight from "dispatched" accepts the job on the way.
     Action.DEPART: _t(_SENT, Status.EN_ROUTE),
     Action.ARRIVE: _t(_SENT | {Status.EN_ROUTE}, Status.ON_SITE),
@@ -189,6 +190,7 @@ def apply_action(
             new.assignee = technician
             new.dispatched_at = now
             new.accepted_at = None
+            new.departed_at = None
             data["technician"] = technician or ""
             if facts.assignee and facts.assignee != technician:
                 data["replaces"] = facts.assignee
@@ -200,6 +202,7 @@ def apply_action(
             new.assignee = None
             new.dispatched_at = None
             new.accepted_at = None
+            new.departed_at = None
         case Action.DEPART:
             if facts.status is Status.DISPATCHED:
                 new.accepted_at = now

@@ -20,6 +20,15 @@ class Targets:
 
 
 @dataclass(frozen=True, slots=True)
+class Raised:
+    """A higher priority for devices of these kinds (in the registry)."""
+
+    device_kinds: frozenset[str]
+    priority: Priority
+    targets: Targets
+
+
+@dataclass(frozen=True, slots=True)
 class OpenOrder:
     """Open (or count a repeat on) an order of this kind for the event's device."""
 
@@ -27,6 +36,12 @@ class OpenOrder:
     category: Category
     priority: Priority
     targets: Targets
+    raised: Raised | None = None
+
+    def for_device(self, device_kind: str | None) -> tuple[Priority, Targets]:
+        if self.raised is not None and device_kind in self.raised.device_kinds:
+            return self.raised.priority, self.raised.targets
+        return self.priority, self.targets
 
 
 class Effect(StrEnum):
@@ -47,6 +62,11 @@ LEAK_REPAIR = Targets(ack=timedelta(minutes=10), onsite=timedelta(hours=1), at_r
 # Low battery, tamper: within two working days.
 MAINTENANCE = Targets(ack=timedelta(hours=4), onsite=timedelta(hours=48), at_risk=timedelta(hours=36))
 
+# An SOS button or fall radar that is offline leaves its resident unprotected: P2, on the
+# on-call board, someone there within 4 hours.
+UNPROTECTED = Targets(ack=timedelta(minutes=30), onsite=timedelta(hours=4), at_risk=timedelta(hours=3))
+ALARM_DEVICES = Raised(frozenset({"sos", "fall"}), Priority.P2, UNPROTECTED)
+
 RULES: dict[EventKind, Rule] = {
     EventKind.SOS: OpenOrder("sos", Category.EMERGENCY, Priority.P1, EMERGENCY),
     EventKind.FALL: OpenOrder("fall", Category.EMERGENCY, Priority.P1, EMERGENCY),
@@ -56,11 +76,14 @@ RULES: dict[EventKind, Rule] = {
     EventKind.TAMPER: OpenOrder("tamper", Category.MAINTENANCE, Priority.P3, MAINTENANCE),
     EventKind.TAMPER_CLEARED: NoteOnOrder("tamper"),
     EventKind.BATTERY_OK: NoteOnOrder("battery_low"),
-    # Supervision (device deadlines, power loss with a delay) and inactivity are being built;
-    # until then these update what is known of the device.
-    EventKind.ACTIVITY: Effect.DEVICE_STATUS,
+    # Supervision turns silence, "offline" and lasting power loss into these (source "supervision").
+    EventKind.DEVICE_OFFLINE: OpenOrder("offline", Category.MAINTENANCE, Priority.P3, MAINTENANCE, ALARM_DEVICES),
+    EventKind.DEVICE_ONLINE: NoteOnOrder("offline"),
+    EventKind.POWER_OUTAGE: OpenOrder("power_lost", Category.MAINTENANCE, Priority.P3, MAINTENANCE, ALARM_DEVICES),
+    EventKind.POWER_RESTORED: NoteOnOrder("power_lost"),
+    # Power loss waits for supervision's delay; activity feeds inactivity monitoring (planned).
     EventKind.POWER_LOST: Effect.DEVICE_STATUS,
-    EventKind.POWER_RESTORED: Effect.DEVICE_STATUS,
+    EventKind.ACTIVITY: Effect.DEVICE_STATUS,
     EventKind.AVAILABILITY: Effect.DEVICE_STATUS,
     EventKind.HEARTBEAT: Effect.DEVICE_STATUS,
     EventKind.TELEMETRY: Effect.DEVICE_STATUS,

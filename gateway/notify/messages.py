@@ -190,6 +190,12 @@ KIND_LABELS = {"sos": "SOS", "fall": "跌倒 fall", "leak": "漏水 leak", "batt
 STEP_PHRASES = {  # step name → (English, Chinese); {en}/{zh} is how long since the order opened
     "raised": ("new alarm, acknowledge it", "新警报,请确认"),
     "opened": ("new ticket, dispatch it", "新工单,请派单"),
+    "unprotected": ("alarm device offline: resident unprotected", "报警设备离线,老人无保护"),
+    "unprotected_dispatch_overdue": ("alarm device still offline, nobody dispatched after {en}",
+                                     "报警设备离线{zh}未派单"),
+    "unprotected_at_risk": ("alarm device offline, nobody on site after {en}", "报警设备离线{zh}未到场,即将超时"),
+    "unprotected_breached": ("alarm device offline, nobody on site after {en}: breached",
+                             "报警设备离线{zh}未到场,已超时"),
     "ack_overdue": ("not acknowledged after {en}", "{zh}未确认"),
     "ack_overdue_leader": ("not acknowledged after {en}", "{zh}未确认"),
     "dispatch_overdue": ("nobody dispatched after {en}", "{zh}未派单"),

@@ -13,6 +13,10 @@ from gateway.storage import accounts
 from gateway.storage.models import ApiToken, User
 
 SESSION_TTL = timedelta(hours=12)
+_DUMMY_HASH = hash_password("not a password anyone has")
+# User names that would make a per-person topic (shewu/v1/notify/<user>) collide with the
+# device topic shewu/v1/<device>/event.
+RESERVED_NAMES = frozenset({"event"})
 
 
 class AccountError(ValueError):
@@ -39,6 +43,8 @@ def create_user(session: Session, *, name: str, role: str, password: str | None,
     name = name.strip()
     if not name or len(name) > 64 or any(c.isspace() or c in "/#+" for c in name):
         raise AccountError("a user name is 1 to 64 characters, without spaces, '/', '#' or '+'")
+    if name in RESERVED_NAMES:
+        raise AccountError(f"{name!r} is reserved")
     try:
         role_value = Role(role)
     except ValueError as exc:
@@ -81,7 +87,8 @@ def create_api_token(session: Session, *, name: str, role: str, now: datetime,
 def sign_in(session: Session, *, name: str, password: str, now: datetime) -> tuple[str, User]:
     """Check a password and open a session. Answers the session token and the user."""
     user = accounts.get_user(session, name=name.strip())
-    if user is None or not user.active or not verify_password(password, user.password_hash):
+    stored = user.password_hash if user is not None else _DUMMY_HASH  # the same work for unknown names
+    if not verify_password(password, stored) or user is None or not user.active:
         raise AccountError("wrong user name or password")
     token = new_token()
     accounts.add_token(session, token=ApiToken(name=f"session:{user.name}", kind="session",

@@ -9,7 +9,7 @@ from typing import Any
 from sqlmodel import Session
 
 from gateway.domain.dispatch import RULES, Candidate, DispatchRule, Proposal, Skill, propose
-from gateway.domain.orders import Action, IllegalTransition
+from gateway.domain.orders import Action, IllegalTransition, Status
 from gateway.domain.roles import Role
 from gateway.services.order_actions import OrderNotFound, act
 from gateway.storage import accounts, crud
@@ -17,8 +17,9 @@ from gateway.storage import dispatch as store
 from gateway.storage.models import Order
 
 AUTO_ACTOR = "shewu:auto-dispatch"
-# Who may be sent: technicians, and for emergencies also on-call staff and grid workers.
-SENDABLE = frozenset({Role.TECHNICIAN, Role.DISPATCHER, Role.GRID_WORKER, Role.ADMIN})
+# Who may be sent: those who can then accept, set off, arrive and resolve (ORDERS_WORK).
+SENDABLE = frozenset({Role.TECHNICIAN, Role.DISPATCHER, Role.ADMIN})
+AWAITING_DISPATCH = frozenset({Status.OPEN.value, Status.ACKNOWLEDGED.value, Status.NEW.value})
 
 # Called after a dispatch is flushed, in the same transaction: (session, order, now) → None.
 # The notification outbox hooks in here, so an assignment and its notice commit together.
@@ -69,9 +70,9 @@ def auto_dispatch(session: Session, *, order_id: int, now: datetime,
     """The scheduler's ``auto_dispatch`` step: if the order's kind is switched to automatic and
     nobody has been sent, send the best candidate. Answers what happened (for the timeline), or
     None when automatic dispatch is off for the kind."""
-    order = crud.get_order(session, order_id=order_id)
-    if order is None:
-        return None
+    order = crud.get_order(session, order_id=order_id, for_update=True)
+    if order is None or order.dispatched_at is not None or order.status not in AWAITING_DISPATCH:
+        return None  # someone was sent meanwhile (or it is over): never override a person's choice
     rule = rule_for(session, kind=order.kind)
     if rule is None or not rule.auto:
         return None

@@ -19,10 +19,11 @@ from gateway.storage.models import Order
 OnStep = Callable[[Session, list[tuple[Any, Step]], datetime], None]
 
 
-def ladder_rows(order_id: int, order_kind: str, opened_at: datetime) -> list[dict[str, Any]]:
+def ladder_rows(order_id: int, order_kind: str, opened_at: datetime, priority: str | None = None
+                ) -> list[dict[str, Any]]:
     return [
         {"order_id": order_id, "order_kind": order_kind, "step": step.name, "due_at": due}
-        for step, due in plan(order_kind, opened_at)
+        for step, due in plan(order_kind, opened_at, priority)
     ]
 
 

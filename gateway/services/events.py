@@ -18,6 +18,7 @@ from gateway.domain.orders import initial_status
 from gateway.domain.routing import Effect, NoteOnOrder, OpenOrder, open_key, route
 from gateway.services.escalation import ladder_rows
 from gateway.storage import crud
+from gateway.views import order_json
 
 # A device's own clock is trusted for the alarm time only within this window before now
 # (events held in a receiver's outbox arrive late, and their SLA clock should show it);
@@ -58,6 +59,10 @@ def _status_row(rows: dict[str, dict[str, Any]], event: DeviceEvent, now: dateti
         row["availability"] = event.value
     else:
         row["availability"] = "online"  # it just spoke
+    if event.kind is EventKind.POWER_LOST:
+        row["power"] = "lost"
+    elif event.kind is EventKind.POWER_RESTORED:
+        row["power"] = "ok"
 
 
 def _timeline_reading(event: DeviceEvent) -> dict[str, Any]:
@@ -96,11 +101,11 @@ class _Batch:
                 self.note(row.id, event, "repeat")
                 return OrderChange(row.id, "repeat", row)
             home = self.homes.get(event.device_id)
-            t = rule.targets
+            priority, t = rule.for_device(home.kind if home else None)
             row = crud.insert_order_unless_open(self.session, values={
                 "kind": rule.order_kind,
                 "category": rule.category.value,
-                "priority": rule.priority.value,
+                "priority": priority.value,
                 "status": initial_status(rule.category).value,
                 "device_id": event.device_id,
                 "unregistered": home is None,
@@ -118,7 +123,7 @@ class _Batch:
             if row is None:
                 continue  # another instance opened it a moment ago: count on theirs
             self.note(row.id, event, "opened", None if home else "device not in the registry")
-            self.steps.extend(ladder_rows(row.id, rule.order_kind, at))
+            self.steps.extend(ladder_rows(row.id, rule.order_kind, at, priority.value))
             return OrderChange(row.id, "opened", row)
 
     def note_on_order(self, event: DeviceEvent, rule: NoteOnOrder) -> OrderChange | None:
@@ -163,3 +168,12 @@ def apply_events(session: Session, events: list[DeviceEvent], *, now: datetime) 
         crud.add_escalation_steps(session, rows=batch.steps)
     crud.upsert_device_status(session, rows=status_rows.values())
     return changes
+
+
+def live_changes(session: Session, changes: list[OrderChange], now: datetime) -> list[dict[str, Any]]:
+    """Each change with the order as it left it, for the live feed; rows the changes did not
+    bring (notes on an order) are read once. Call before committing or after, same session."""
+    missing = {c.order_id for c in changes if c.row is None}
+    rows = {row.id: row for row in crud.order_rows(session, ids=missing)} if missing else {}
+    return [{"event": c.event, "order": order_json(c.row if c.row is not None else rows[c.order_id], now)}
+            for c in changes]

@@ -61,8 +61,9 @@ def get_device_status(session: Session, *, device_id: str) -> DeviceStatus | Non
 # outbox, or redelivered) counts as a message but changes no state.
 _FORWARD = "(device_status.last_seen IS NULL OR excluded.last_seen >= device_status.last_seen)"
 _UPSERT_STATUS = f"""
-INSERT INTO device_status (device_id, last_seen, last_kind, availability, battery, linkquality, messages)
-VALUES ({{p}}, {{p}}, {{p}}, {{p}}, {{p}}, {{p}}, {{p}})
+INSERT INTO device_status (device_id, last_seen, last_kind, availability, battery, linkquality, power,
+                           power_changed_at, messages)
+VALUES ({{p}}, {{p}}, {{p}}, {{p}}, {{p}}, {{p}}, {{p}}, {{p}}, {{p}})
 ON CONFLICT (device_id) DO UPDATE SET
   last_seen = CASE WHEN {_FORWARD} THEN excluded.last_seen ELSE device_status.last_seen END,
   last_kind = CASE WHEN {_FORWARD} THEN excluded.last_kind ELSE device_status.last_kind END,
@@ -72,6 +73,10 @@ ON CONFLICT (device_id) DO UPDATE SET
             ELSE device_status.battery END,
   linkquality = CASE WHEN {_FORWARD} THEN COALESCE(excluded.linkquality, device_status.linkquality)
                 ELSE device_status.linkquality END,
+  power_changed_at = CASE WHEN {_FORWARD} AND excluded.power IS NOT NULL
+                          AND (device_status.power IS NULL OR excluded.power <> device_status.power)
+                     THEN excluded.last_seen ELSE device_status.power_changed_at END,
+  power = CASE WHEN {_FORWARD} THEN COALESCE(excluded.power, device_status.power) ELSE device_status.power END,
   messages = device_status.messages + excluded.messages
 """
 
@@ -86,7 +91,8 @@ def _sqlite_time(value: datetime) -> str:
 def upsert_device_status(session: Session, *, rows: Iterable[dict[str, Any]]) -> None:
     """One statement for a whole batch (ingest's hot path, so it goes to the driver directly).
     Each row: device_id, last_seen, last_kind, messages, and optionally availability, battery,
-    linkquality (None keeps the stored value); last_seen only ever moves forward."""
+    linkquality, power (None keeps the stored value); last_seen only ever moves forward, and
+    power_changed_at marks when mains power last changed."""
     conn = session.connection()
     sqlite_db = conn.dialect.name == "sqlite"
     params = [
@@ -97,6 +103,9 @@ def upsert_device_status(session: Session, *, rows: Iterable[dict[str, Any]]) ->
             r.get("availability"),
             r.get("battery"),
             r.get("linkquality"),
+            r.get("power"),
+            None if r.get("power") is None else (
+                _sqlite_time(r["last_seen"]) if sqlite_db else r["last_seen"].astimezone(UTC).replace(tzinfo=None)),
             r.get("messages", 1),
         )
         for r in rows
@@ -126,7 +135,8 @@ _COUNT_REPEAT = (
     )
     .returning(*_ORDERS.c)
 )
-_HOMES = sa.select(_DEVICES.c.device_id, _DEVICES.c.resident, _DEVICES.c.address, _DEVICES.c.grid).where(
+_HOMES = sa.select(_DEVICES.c.device_id, _DEVICES.c.resident, _DEVICES.c.address, _DEVICES.c.grid,
+                   _DEVICES.c.kind).where(
     _DEVICES.c.device_id.in_(sa.bindparam("ids", expanding=True))
 )
 _ACTIVE_BY_KEY = sa.select(_ORDERS.c.id).where(_ORDERS.c.open_key == sa.bindparam("key"))

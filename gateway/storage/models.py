@@ -57,10 +57,29 @@ class DeviceStatus(SQLModel, table=True):
     device_id: str = Field(primary_key=True, max_length=128)
     last_seen: datetime | None = _ts()
     last_kind: str = Field(default="", max_length=32)
-    availability: str | None = Field(default=None, max_length=16)
+    availability: str | None = Field(default=None, max_length=16, index=True)
     battery: float | None = None
     linkquality: float | None = None
+    power: str | None = Field(default=None, max_length=8)  # mains: "ok" | "lost"
+    power_changed_at: datetime | None = _ts()
     messages: int = 0
+
+
+class DeviceSupervision(SQLModel, table=True):
+    """A timer as data per registered device: its deadline ("last seen + interval + grace"),
+    polled by the scheduler, and what supervision last concluded. Ingest never writes here: the
+    poll reads ``device_status.last_seen`` when a deadline falls due and moves it on."""
+
+    __tablename__ = "device_supervision"
+
+    device_id: str = Field(primary_key=True, max_length=128)
+    deadline_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    state: str = Field(default="ok", max_length=16, index=True)  # ok | offline
+    offline_since: datetime | None = _ts()
+    offline_reason: str | None = Field(default=None, max_length=32)  # missed_deadline | availability
+    power_alarm_at: datetime | None = _ts()  # mains lost: when a ticket opens unless it returns first
+    power_alarmed_at: datetime | None = _ts()  # when the last power ticket was raised
+    updated_at: datetime | None = _ts()
 
 
 class Order(SQLModel, table=True):

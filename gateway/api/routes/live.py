@@ -18,7 +18,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from gateway.api.deps import SESSION_COOKIE, request_token
 from gateway.api.routes.orders import scope
 from gateway.clock import iso
-from gateway.domain.roles import Perm, allowed
+from gateway.domain.roles import Perm, Role, allowed
 from gateway.runtime import Runtime
 from gateway.services.accounts import Principal, principal_for
 from gateway.storage import crud
@@ -68,6 +68,9 @@ def _principal(websocket: WebSocket, runtime: Runtime) -> Principal | None:
 @router.websocket("/api/live")
 async def live(websocket: WebSocket) -> None:
     runtime: Runtime = websocket.app.state.runtime
+    # Accept first, then refuse with a close code: a refusal during the handshake reaches a
+    # browser only as a failed connection (1006), without the reason.
+    await websocket.accept()
     principal = await asyncio.to_thread(_principal, websocket, runtime)
     if principal is None:
         await websocket.close(code=UNAUTHORIZED, reason="sign in first")
@@ -75,36 +78,59 @@ async def live(websocket: WebSocket) -> None:
     if not allowed(principal.role, Perm.LIVE):
         await websocket.close(code=FORBIDDEN, reason=f"role {principal.role.value} has no live feed")
         return
-    await websocket.accept()
+    if principal.role is Role.GRID_WORKER and not principal.grid:
+        await websocket.close(code=FORBIDDEN, reason="no grid is assigned to you")
+        return
     limits = scope(principal)
     # Subscribe before reading the snapshot, so that nothing committed in between is missed;
     # a change that is also in the snapshot is simply applied twice, which is harmless.
     queue = runtime.hub.subscribe()
+    sender = asyncio.create_task(_send(websocket, runtime, queue, principal, limits))
     try:
-        now = runtime.clock()
+        while True:  # the client sends nothing we use, but reading is how a departure is noticed
+            if (await websocket.receive())["type"] == "websocket.disconnect":
+                break
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    finally:
+        sender.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await sender
+        runtime.hub.unsubscribe(queue)
+        with contextlib.suppress(Exception):
+            await websocket.close()
 
-        def snapshot() -> list[dict[str, Any]]:
-            with open_session(runtime.engine) as s:
-                return [order_json(o, now) for o in crud.list_orders(s, active=True, limit=1000, **limits)]
 
+async def _send(websocket: WebSocket, runtime: Runtime, queue: asyncio.Queue[str | None], principal: Principal,
+                limits: dict[str, str]) -> None:
+    now = runtime.clock()
+
+    def snapshot() -> list[dict[str, Any]]:
+        with open_session(runtime.engine) as s:
+            return [order_json(o, now) for o in crud.list_orders(s, active=True, limit=1000, **limits)]
+
+    try:
         orders = await asyncio.to_thread(snapshot)
         view = _View(limits, {o["id"] for o in orders}) if limits else None
         await websocket.send_json({"type": "snapshot", "now": iso(now), "orders": orders,
                                    "me": {"name": principal.name, "role": principal.role.value}})
+        loop = asyncio.get_running_loop()
+        last_sent = loop.time()
         while True:
+            # A ping when nothing was SENT for a while: messages filtered out of a scoped view
+            # do not count, or a technician's page would think the link dead.
+            wait = max(0.0, last_sent + PING_EVERY_S - loop.time())
             try:
-                text = await asyncio.wait_for(queue.get(), timeout=PING_EVERY_S)
+                text = await asyncio.wait_for(queue.get(), timeout=wait)
             except TimeoutError:
                 await websocket.send_json({"type": "ping", "now": iso(runtime.clock())})
+                last_sent = loop.time()
                 continue
             if text is None:  # dropped for being too slow
                 await websocket.close(code=1013)
                 return
             if view is None or view.admit(text):
                 await websocket.send_text(text)
-    except WebSocketDisconnect:
-        pass
-    finally:
-        runtime.hub.unsubscribe(queue)
-        with contextlib.suppress(Exception):
-            await websocket.close()
+                last_sent = loop.time()
+    except (WebSocketDisconnect, RuntimeError):
+        return

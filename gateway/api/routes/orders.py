@@ -45,7 +45,9 @@ def scope(principal: Principal) -> dict[str, str]:
     """The part of the orders a principal sees: technicians their own, grid workers their grid's."""
     if principal.role is Role.TECHNICIAN:
         return {"assignee": principal.name}
-    if principal.role is Role.GRID_WORKER and principal.grid:
+    if principal.role is Role.GRID_WORKER:
+        if not principal.grid:
+            raise HTTPException(403, "no grid is assigned to you; ask an admin")
         return {"grid": principal.grid}
     return {}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -26,8 +27,16 @@ def healthz(runtime: RuntimeDep) -> JSONResponse:
         db = False
     ingest = runtime.ingest
     mqtt = ingest.connected.is_set() if ingest is not None else None
-    ok = db and mqtt is not False and (ingest is None or ingest.db_ok)
-    body = {"status": "ok" if ok else "degraded", "db": db, "mqtt": mqtt, "instance": runtime.settings.instance_id}
+    scheduler = runtime.scheduler
+    timers: bool | None = None  # the scheduler's thread polls (None: not run here)
+    if scheduler is not None and runtime.settings.scheduler_interval > 0:
+        stale_after = max(30.0, 10 * runtime.settings.scheduler_interval)
+        last = scheduler.last_poll
+        timers = (last is not None and time.monotonic() - last < stale_after) or \
+            (last is None and time.monotonic() - runtime.started < stale_after)
+    ok = db and mqtt is not False and (ingest is None or ingest.db_ok) and timers is not False
+    body = {"status": "ok" if ok else "degraded", "db": db, "mqtt": mqtt, "timers": timers,
+            "instance": runtime.settings.instance_id}
     return JSONResponse(body, status_code=200 if ok else 503)
 
 
