@@ -40,13 +40,20 @@ def build_ingest(runtime: Runtime) -> Ingest:
     decoder = MessageDecoder(z2m_base=s.z2m_base, max_payload=s.max_payload)
     processor: Processor
     if s.ingest_worker == "process":
-        worker = ProcessorProcess(db_url=s.db_url, z2m_base=s.z2m_base, max_payload=s.max_payload)
+        worker = ProcessorProcess(db_url=s.db_url, z2m_base=s.z2m_base, max_payload=s.max_payload, influx=s.influx)
         worker.start()
         runtime.stoppers.append(worker.stop)
         processor = worker
     else:
+        telemetry = None
+        if s.influx_url:
+            from gateway.telemetry.writer import make_writer
+
+            telemetry = make_writer(*s.influx)
+            if telemetry is not None:
+                runtime.stoppers.append(lambda: telemetry.stop(5.0))
         processor = BatchProcessor.for_gateway(engine=runtime.engine, z2m_base=s.z2m_base,
-                                               max_payload=s.max_payload, clock=runtime.clock)
+                                               max_payload=s.max_payload, clock=runtime.clock, telemetry=telemetry)
     return Ingest(
         mqtt_url=s.mqtt_url,
         client_id=s.instance_id,

@@ -36,6 +36,15 @@ class Settings:
     time_zone: str = "Asia/Shanghai"
     # How people reach this gateway, for links in notifications (e.g. https://shewu.example).
     public_url: str = ""
+    # Telemetry to InfluxDB 2: off while the URL is empty.
+    influx_url: str = ""
+    influx_token: str = ""
+    influx_org: str = ""
+    influx_bucket: str = ""
+
+    @property
+    def influx(self) -> tuple[str, str, str, str]:
+        return (self.influx_url, self.influx_token, self.influx_org, self.influx_bucket)
 
     def with_overrides(self, **changes: object) -> Settings:
         values = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -55,6 +64,10 @@ _ENV: dict[str, tuple[str, type]] = {
     "ingest_worker": ("SHEWU_INGEST_WORKER", str),
     "time_zone": ("SHEWU_TIME_ZONE", str),
     "public_url": ("SHEWU_PUBLIC_URL", str),
+    "influx_url": ("SHEWU_INFLUX_URL", str),
+    "influx_token": ("SHEWU_INFLUX_TOKEN", str),  # environment only: a flag would show in ps
+    "influx_org": ("SHEWU_INFLUX_ORG", str),
+    "influx_bucket": ("SHEWU_INFLUX_BUCKET", str),
 }
 
 
@@ -82,6 +95,11 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
                         help="decode and store in a worker process (default) or a thread (SHEWU_INGEST_WORKER)")
     parser.add_argument("--time-zone", dest="time_zone",
                         help="the community's time zone for rota and reports (SHEWU_TIME_ZONE; default Asia/Shanghai)")
+    parser.add_argument("--influx-url", dest="influx_url",
+                        help="InfluxDB 2 URL for telemetry, e.g. http://influxdb:8086 (SHEWU_INFLUX_URL; default off;"
+                             " the token only from SHEWU_INFLUX_TOKEN)")
+    parser.add_argument("--influx-org", dest="influx_org", help="InfluxDB organisation (SHEWU_INFLUX_ORG)")
+    parser.add_argument("--influx-bucket", dest="influx_bucket", help="InfluxDB bucket (SHEWU_INFLUX_BUCKET)")
     parser.add_argument("--public-url", dest="public_url",
                         help="the gateway's address as people reach it, for links in notifications (SHEWU_PUBLIC_URL)")
 

@@ -243,6 +243,8 @@ class Ingest:
             repeats=result.repeats,
             ack_lags=lags,
         )
+        if result.telemetry:
+            self._metrics.record_telemetry(result.telemetry)
         if len(result.live) > shown and self._on_committed is not None:
             self._on_committed(result.live[shown:])
 

@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -22,6 +22,9 @@ from gateway.registry_models import RegistryModels
 from gateway.services.events import OrderChange, apply_events, is_alarm, live_changes
 from gateway.storage import crud
 from gateway.storage.db import session as open_session
+
+if TYPE_CHECKING:
+    from gateway.telemetry.writer import TelemetryWriter
 
 Item = tuple[str, bytes, bool]  # topic, payload, retained
 
@@ -45,6 +48,8 @@ class BatchResult:
     repeats: int = 0
     # {"event", "order"} after commit; those already reported through ``on_alarms`` come first
     live: list[dict[str, Any]] = field(default_factory=list)
+    # the telemetry writer's counter deltas and queue gauge (gateway.telemetry.writer), if on
+    telemetry: dict[str, int] = field(default_factory=dict)
 
 
 AlarmsCommitted = Callable[[list[int], list[dict[str, Any]]], None]
@@ -62,7 +67,9 @@ class Decoder(Protocol):
 
 class BatchProcessor:
     def __init__(self, *, engine: Engine, decoder: Decoder | MessageDecoder, clock: Clock,
-                 max_payload: int = 65536, models: RegistryModels | None = None) -> None:
+                 max_payload: int = 65536, models: RegistryModels | None = None,
+                 telemetry: TelemetryWriter | None = None) -> None:
+        self._telemetry = telemetry  # off the alarm path: offer() never waits
         self._engine = engine
         self._decoder = decoder
         self._clock = clock
@@ -71,11 +78,13 @@ class BatchProcessor:
         self._pruned_at: datetime | None = None
 
     @classmethod
-    def for_gateway(cls, *, engine: Engine, z2m_base: str, max_payload: int, clock: Clock) -> BatchProcessor:
+    def for_gateway(cls, *, engine: Engine, z2m_base: str, max_payload: int, clock: Clock,
+                    telemetry: TelemetryWriter | None = None) -> BatchProcessor:
         """The real thing: message decoders that know the registry's device models."""
         models = RegistryModels(engine)
         decoder = MessageDecoder(z2m_base=z2m_base, max_payload=max_payload, model_lookup=models.model_of)
-        return cls(engine=engine, decoder=decoder, clock=clock, max_payload=max_payload, models=models)
+        return cls(engine=engine, decoder=decoder, clock=clock, max_payload=max_payload, models=models,
+                   telemetry=telemetry)
 
     def _dead_row(self, item: Item, reason: str, detail: str, now: Any) -> dict[str, Any]:
         topic, payload, _ = item
@@ -124,6 +133,9 @@ class BatchProcessor:
             assert on_alarms is not None
             on_alarms(urgent_items, live)
         result.live.extend(self._store(routine, dead, now, changes))
+        if self._telemetry is not None:  # after both commits: a batch that fails is offered on redelivery
+            self._telemetry.offer([*urgent, *routine])
+            result.telemetry = self._telemetry.take_deltas()
         result.events = len(urgent) + len(routine)
         result.deadletters = dict(reasons)
         result.opened = dict(Counter(m["order"]["kind"] for m in result.live if m["event"] == "opened"))

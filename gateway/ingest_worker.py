@@ -19,14 +19,21 @@ from gateway.ingest_batch import AlarmsCommitted, BatchResult, Item, StoreFailed
 log = logging.getLogger(__name__)
 
 
-def _serve(conn: Connection, db_url: str, z2m_base: str, max_payload: int) -> None:
+def _serve(conn: Connection, db_url: str, z2m_base: str, max_payload: int,
+           influx: tuple[str, str, str, str] = ("", "", "", "")) -> None:
     from gateway.clock import utc_now
     from gateway.ingest_batch import BatchProcessor
     from gateway.storage.db import make_engine
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s ingest-worker: %(message)s")
     engine = make_engine(db_url)
-    processor = BatchProcessor.for_gateway(engine=engine, z2m_base=z2m_base, max_payload=max_payload, clock=utc_now)
+    telemetry = None
+    if influx[0]:
+        from gateway.telemetry.writer import make_writer
+
+        telemetry = make_writer(*influx)
+    processor = BatchProcessor.for_gateway(engine=engine, z2m_base=z2m_base, max_payload=max_payload, clock=utc_now,
+                                           telemetry=telemetry)
     conn.send(("ready", None))
     while True:
         try:
@@ -41,14 +48,17 @@ def _serve(conn: Connection, db_url: str, z2m_base: str, max_payload: int) -> No
             conn.send(("ok", reply))
         except StoreFailed as exc:
             conn.send(("failed", str(exc)))
+    if telemetry is not None:
+        telemetry.stop(5.0)
     engine.dispose()
 
 
 class ProcessorProcess:
     """A ``Processor`` whose work happens in a child process. Calls come from one thread."""
 
-    def __init__(self, *, db_url: str, z2m_base: str, max_payload: int, reply_timeout: float = 120.0) -> None:
-        self._args = (db_url, z2m_base, max_payload)
+    def __init__(self, *, db_url: str, z2m_base: str, max_payload: int, reply_timeout: float = 120.0,
+                 influx: tuple[str, str, str, str] = ("", "", "", "")) -> None:
+        self._args = (db_url, z2m_base, max_payload, influx)
         # A worker that says nothing for this long is taken as hung: killed and replaced, and
         # the batch is not acknowledged, so the broker delivers it again.
         self._reply_timeout = reply_timeout

@@ -6,6 +6,12 @@ import threading
 from bisect import bisect_left
 from collections import defaultdict
 
+TELEMETRY_COUNTERS = {  # gateway.telemetry.writer's counters, counted in device events
+    "written": "Device events written to InfluxDB.",
+    "dropped": "Device events dropped: the telemetry queue was full, or InfluxDB stayed away too long.",
+    "rejected": "Device events InfluxDB refused (a bad token or bucket); not retried.",
+    "failed_batches": "Telemetry write requests that failed (each retry counted).",
+}
 ACK_LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
@@ -21,6 +27,8 @@ class Metrics:
         self.order_repeats = 0
         self.batches = 0
         self.batch_failures = 0
+        self.telemetry: dict[str, int] = defaultdict(int)  # written, dropped, rejected, failed_batches
+        self.telemetry_queued = 0
         self._lag_counts = [0] * (len(ACK_LAG_BUCKETS) + 1)
         self._lag_sum = 0.0
         self._lag_n = 0
@@ -51,6 +59,15 @@ class Metrics:
                 counts[bisect_left(ACK_LAG_BUCKETS, lag)] += 1
             self._lag_sum += sum(ack_lags)
             self._lag_n += len(ack_lags)
+
+    def record_telemetry(self, deltas: dict[str, int]) -> None:
+        """The telemetry writer's counter growth since its last report, and its queue now."""
+        with self._lock:
+            for name, n in deltas.items():
+                if name == "queued":
+                    self.telemetry_queued = n
+                else:
+                    self.telemetry[name] += n
 
     def record_failure(self) -> None:
         with self._lock:
@@ -102,6 +119,12 @@ class Metrics:
             lines.append(f'shewu_ack_lag_seconds_bucket{{le="+Inf"}} {self._lag_n}')
             lines.append(f"shewu_ack_lag_seconds_sum {self._lag_sum:.6f}")
             lines.append(f"shewu_ack_lag_seconds_count {self._lag_n}")
+            for name, help_text in TELEMETRY_COUNTERS.items():
+                metric = f"shewu_telemetry_{name}_total"
+                lines += [f"# HELP {metric} {help_text}", f"# TYPE {metric} counter",
+                          f"{metric} {self.telemetry.get(name, 0)}"]
+            lines += ["# HELP shewu_telemetry_queued Telemetry events waiting to be written.",
+                      "# TYPE shewu_telemetry_queued gauge", f"shewu_telemetry_queued {self.telemetry_queued}"]
         for name, value in (extra or {}).items():
             lines += [f"# TYPE {name} gauge", f"{name} {value}"]
         for name, (help_text, value) in (counters or {}).items():

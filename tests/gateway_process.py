@@ -19,7 +19,8 @@ from gateway.broker import free_port
 
 class GatewayProcess:
     def __init__(self, *, mqtt_url: str, db_url: str, log_dir: Path, instance_id: str | None = None,
-                 shared_group: str = "", protocol: int = 5) -> None:
+                 shared_group: str = "", protocol: int = 5, env: dict[str, str] | None = None) -> None:
+        self.env = env or {}
         self.mqtt_url = mqtt_url
         self.db_url = db_url
         self.port = free_port()
@@ -62,7 +63,7 @@ class GatewayProcess:
         if self.shared_group:
             cmd += ["--shared-group", self.shared_group]
         log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ})
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.env})
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
