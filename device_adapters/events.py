@@ -30,6 +30,10 @@ class EventKind(StrEnum):
     DEVICE_OFFLINE = "device_offline"
     DEVICE_ONLINE = "device_online"
     POWER_OUTAGE = "power_outage"
+    # Raised by inactivity monitoring: the home has been silent too long in its watched window;
+    # and, after that, someone moves again.
+    INACTIVITY = "inactivity"
+    ACTIVITY_RESUMED = "activity_resumed"
     TELEMETRY = "telemetry"  # readings only (battery, linkquality, temperature, ...): no alarm
 
 

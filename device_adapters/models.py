@@ -87,6 +87,11 @@ _WATER_LEAK = FieldRule("water_leak", EventKind.LEAK, clear_kind=EventKind.LEAK_
 _BATTERY_BELOW_10 = FieldRule(
     "battery", EventKind.BATTERY_LOW, trigger=Trigger.BELOW, threshold=10, value_field="battery"
 )
+# Someone up and about (inactivity monitoring): motion detected, presence, a door opened
+# (Zigbee2MQTT's ``contact`` is false while the door is open).
+_OCCUPANCY = FieldRule("occupancy", EventKind.ACTIVITY)
+_PRESENCE = FieldRule("presence", EventKind.ACTIVITY)
+_DOOR_OPENED = FieldRule("contact", EventKind.ACTIVITY, values=(False,))
 
 GENERIC = ModelProfile(
     model="generic",
@@ -101,10 +106,26 @@ GENERIC = ModelProfile(
         _BATTERY_LOW,
         _BATTERY_BELOW_10,
         _TAMPER,
+        _OCCUPANCY,
+        _PRESENCE,
+        _DOOR_OPENED,
     ),
 )
 
 KNOWN_MODELS: tuple[ModelProfile, ...] = (
+    # Activity sensors (inactivity monitoring) -------------------------------------------------
+    ModelProfile(
+        model="RTCGQ11LM",
+        vendor="Aqara",
+        description="Aqara human body movement and illuminance sensor",
+        rules=(_OCCUPANCY, _BATTERY_LOW, _BATTERY_BELOW_10),
+    ),
+    ModelProfile(
+        model="MCCGQ11LM",
+        vendor="Aqara",
+        description="Aqara door and window contact sensor",
+        rules=(_DOOR_OPENED, _BATTERY_LOW, _BATTERY_BELOW_10),
+    ),
     # SOS buttons ---------------------------------------------------------------------------
     ModelProfile(
         model="TS0215A_sos",

@@ -99,7 +99,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
         runtime.scheduler = Scheduler(engine=engine, clock=runtime.clock, instance=settings.instance_id,
                                       on_fired=runtime.broadcast_escalations, interval=settings.scheduler_interval,
                                       on_step=runtime.on_step, on_assigned=runtime.on_assigned,
-                                      on_changes=runtime.broadcast_committed)
+                                      on_changes=runtime.broadcast_committed, zone=runtime.zone)
         if settings.scheduler_interval > 0:
             runtime.scheduler.start()
         publisher = None

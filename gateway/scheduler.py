@@ -12,7 +12,9 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -21,6 +23,7 @@ from gateway.clock import Clock
 from gateway.services.dispatch import OnAssigned
 from gateway.services.escalation import Fired, OnStep, fire_due
 from gateway.services.events import live_changes
+from gateway.services.inactivity import poll as watch_homes
 from gateway.services.supervision import Findings, poll
 from gateway.storage.db import session as open_session
 
@@ -28,6 +31,7 @@ log = logging.getLogger(__name__)
 
 BATCH = 200
 SUPERVISION_BATCH = 2000
+INACTIVITY_EVERY = timedelta(minutes=1)  # homes are checked for silence about once a minute
 
 
 class Scheduler:
@@ -35,7 +39,9 @@ class Scheduler:
                  on_fired: Callable[[list[Fired]], None] | None = None, interval: float = 1.0,
                  on_step: OnStep | None = None, on_assigned: OnAssigned | None = None,
                  on_changes: Callable[[list[dict[str, Any]]], None] | None = None,
-                 supervision_limit: int = SUPERVISION_BATCH) -> None:
+                 supervision_limit: int = SUPERVISION_BATCH, zone: ZoneInfo | None = None) -> None:
+        self._zone = zone or ZoneInfo("Asia/Shanghai")
+        self._inactivity_at: datetime | None = None
         self._on_changes = on_changes
         self._supervision_limit = supervision_limit
         self._on_step = on_step
@@ -71,7 +77,11 @@ class Scheduler:
             with open_session(self._engine) as s:
                 now = self._clock()
                 found = poll(s, now=now, limit=self._supervision_limit)
-                live = live_changes(s, found.changes, now) if found.changes else []
+                changes = list(found.changes)
+                if self._inactivity_at is None or now - self._inactivity_at >= INACTIVITY_EVERY:
+                    self._inactivity_at = now
+                    changes += watch_homes(s, now=now, tz=self._zone).changes
+                live = live_changes(s, changes, now) if changes else []
                 s.commit()
         except SQLAlchemyError as exc:
             log.error("supervision poll failed (%s); it is retried", exc)

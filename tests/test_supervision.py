@@ -179,3 +179,101 @@ def test_a_hundred_thousand_devices(engine: Engine) -> None:
             break
     assert sorted(events) == [f"d-{i:06d}" for i in range(silent)]
     assert len(orders(engine)) == silent
+
+
+def test_the_gateways_scheduler_runs_supervision_and_inactivity_and_tells_the_boards(db_url: str) -> None:
+    from fastapi.testclient import TestClient
+
+    from gateway.app import create_app
+    from gateway.config import Settings
+    from gateway.storage.models import Home
+    from tests.accounts import bearer, user_token
+
+    class Clock:
+        now = T0
+
+        def __call__(self) -> datetime:
+            return self.now
+
+    clock = Clock()
+    with TestClient(create_app(Settings(db_url=db_url, ingest=False, scheduler_interval=0), clock=clock)) as c:
+        runtime = c.app.state.runtime  # type: ignore[attr-defined]
+        c.headers.update(bearer(user_token(runtime.engine, "boss", "admin")))
+        with session(runtime.engine) as s:
+            s.add(Home(home_id="h1", resident="李大爷", inactivity_hours=2, window_start="00:00", window_end="24:00"))
+            s.commit()
+        c.post("/api/devices", json={"device_id": "sos-9", "kind": "sos"})
+        c.post("/api/devices", json={"device_id": "pir-9", "kind": "motion"})
+        with session(runtime.engine) as s:
+            device = s.get(Device, "pir-9")
+            assert device is not None
+            device.home_id = "h1"
+            s.add(device)
+            s.commit()
+        hear(engine=runtime.engine, device_id="sos-9", at=T0)
+        hear(engine=runtime.engine, device_id="pir-9", at=T0, kind=EventKind.ACTIVITY)
+        runtime.scheduler.supervise()
+        with c.websocket_connect("/api/live") as ws:
+            ws.receive_json()  # snapshot
+            clock.now = T0 + timedelta(hours=26)
+            runtime.scheduler.supervise()
+            kinds = set()
+            for _ in range(3):  # sos-9 and pir-9 offline, the home silent
+                msg = ws.receive_json()
+                assert msg["type"] == "order" and msg["event"] == "opened"
+                kinds.add((msg["order"]["device_id"], msg["order"]["kind"]))
+        assert kinds == {("sos-9", "offline"), ("pir-9", "offline"), ("pir-9", "wellbeing")}
+        assert {o["kind"]: o["priority"] for o in c.get("/api/orders").json() if o["device_id"] == "sos-9"} == \
+            {"offline": "P2"}
+
+
+def test_two_instances_on_postgresql_split_the_deadlines_and_raise_each_once(db_url: str) -> None:
+    if not db_url.startswith("postgresql"):
+        import pytest
+
+        pytest.skip("instances share one database only on PostgreSQL (SQLite is for one gateway)")
+    from threading import Barrier, Thread
+
+    from gateway.storage.db import create_schema, make_engine
+
+    engine = make_engine(db_url)
+    create_schema(engine)
+    n = 3000
+    with session(engine) as s:
+        s.connection().execute(sa.insert(Device.__table__),  # type: ignore[attr-defined]
+                               [{"device_id": f"d-{i:05d}", "kind": "leak", "model": "", "resident": "",
+                                 "address": "", "grid": ""} for i in range(n)])
+        crud.upsert_device_status(s, rows=[{"device_id": f"d-{i:05d}", "last_seen": T0, "messages": 1}
+                                           for i in range(n)])
+        s.commit()
+    with session(engine) as s:
+        poll(s, now=T0, limit=n)
+        s.commit()
+    barrier = Barrier(2)
+    raised: list[list[str]] = [[], []]
+    errors: list[BaseException] = []
+
+    def instance(k: int) -> None:
+        try:
+            barrier.wait()
+            while True:
+                with session(engine) as s:
+                    found = poll(s, now=T0 + timedelta(days=2), limit=500)
+                    s.commit()
+                raised[k] += [e.device_id for e in found.events]
+                if not found.busy:
+                    return
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [Thread(target=instance, args=(k,)) for k in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    everything = raised[0] + raised[1]
+    assert len(everything) == len(set(everything)) == n  # each device raised once, by one instance
+    with session(engine) as s:
+        assert s.connection().execute(sa.text("SELECT count(*), max(event_count) FROM orders")).one() == (n, 1)
+    engine.dispose()

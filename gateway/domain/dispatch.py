@@ -36,6 +36,7 @@ RULES: dict[str, DispatchRule] = {
     "tamper": DispatchRule(Skill.DEVICES),
     "offline": DispatchRule(Skill.DEVICES),
     "power_lost": DispatchRule(Skill.ELECTRICAL),
+    "wellbeing": DispatchRule(Skill.ELDERLY_CARE),
 }
 
 

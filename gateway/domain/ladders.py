@@ -71,6 +71,15 @@ MAINTENANCE = (
     Step("onsite_breached", timedelta(hours=48), Until.ON_SITE, (Audience.PROPERTY_TEAM,), breach=True),
 )
 
+WELLBEING = (
+    AUTO_DISPATCH,
+    Step("silent", timedelta(0), Until.DISPATCHED, (Audience.ONCALL_TEAM,)),
+    Step("dispatch_overdue", timedelta(minutes=15), Until.DISPATCHED, (Audience.DUTY_LEADER,)),
+    Step("onsite_at_risk", timedelta(minutes=45), Until.ON_SITE, (Audience.DISPATCHER, Audience.DUTY_LEADER)),
+    Step("onsite_breached", timedelta(hours=1), Until.ON_SITE, (Audience.DISPATCHER, Audience.DUTY_LEADER),
+         breach=True),
+)
+
 LADDERS: dict[str, tuple[Step, ...]] = {
     "sos": P1,
     "fall": P1,
@@ -79,6 +88,7 @@ LADDERS: dict[str, tuple[Step, ...]] = {
     "tamper": MAINTENANCE,
     "offline": MAINTENANCE,
     "power_lost": MAINTENANCE,
+    "wellbeing": WELLBEING,
 }
 
 # A device that protects a resident (SOS button, fall radar) offline or without power: the order

@@ -16,6 +16,7 @@ class Category(StrEnum):
     EMERGENCY = "emergency"
     REPAIR = "repair"
     MAINTENANCE = "maintenance"
+    WELLBEING = "wellbeing"  # a check on a resident (no activity): someone goes round
 
 
 class Priority(StrEnum):
@@ -113,6 +114,7 @@ TRANSITIONS: dict[Category, dict[Action, Transition]] = {
     Category.EMERGENCY: EMERGENCY_TRANSITIONS,
     Category.REPAIR: TICKET_TRANSITIONS,
     Category.MAINTENANCE: TICKET_TRANSITIONS,
+    Category.WELLBEING: TICKET_TRANSITIONS,
 }
 
 

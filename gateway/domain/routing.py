@@ -67,6 +67,9 @@ MAINTENANCE = Targets(ack=timedelta(hours=4), onsite=timedelta(hours=48), at_ris
 UNPROTECTED = Targets(ack=timedelta(minutes=30), onsite=timedelta(hours=4), at_risk=timedelta(hours=3))
 ALARM_DEVICES = Raised(frozenset({"sos", "fall"}), Priority.P2, UNPROTECTED)
 
+# No activity in a home: someone should look in within the hour.
+WELLBEING = Targets(ack=timedelta(minutes=15), onsite=timedelta(hours=1), at_risk=timedelta(minutes=45))
+
 RULES: dict[EventKind, Rule] = {
     EventKind.SOS: OpenOrder("sos", Category.EMERGENCY, Priority.P1, EMERGENCY),
     EventKind.FALL: OpenOrder("fall", Category.EMERGENCY, Priority.P1, EMERGENCY),
@@ -81,7 +84,9 @@ RULES: dict[EventKind, Rule] = {
     EventKind.DEVICE_ONLINE: NoteOnOrder("offline"),
     EventKind.POWER_OUTAGE: OpenOrder("power_lost", Category.MAINTENANCE, Priority.P3, MAINTENANCE, ALARM_DEVICES),
     EventKind.POWER_RESTORED: NoteOnOrder("power_lost"),
-    # Power loss waits for supervision's delay; activity feeds inactivity monitoring (planned).
+    EventKind.INACTIVITY: OpenOrder("wellbeing", Category.WELLBEING, Priority.P2, WELLBEING),
+    EventKind.ACTIVITY_RESUMED: NoteOnOrder("wellbeing"),
+    # Power loss waits for supervision's delay; activity feeds inactivity monitoring.
     EventKind.POWER_LOST: Effect.DEVICE_STATUS,
     EventKind.ACTIVITY: Effect.DEVICE_STATUS,
     EventKind.AVAILABILITY: Effect.DEVICE_STATUS,

@@ -186,10 +186,12 @@ def takes(channel_audiences: Iterable[str], notice_audiences: Iterable[str]) -> 
 # --- the notices Shewu sends --------------------------------------------------------------------
 
 KIND_LABELS = {"sos": "SOS", "fall": "跌倒 fall", "leak": "漏水 leak", "battery_low": "低电量 battery",
-               "tamper": "防拆 tamper"}
+               "tamper": "防拆 tamper", "offline": "设备离线 device offline", "power_lost": "停电 power lost",
+               "wellbeing": "无活动 no activity"}
 STEP_PHRASES = {  # step name → (English, Chinese); {en}/{zh} is how long since the order opened
     "raised": ("new alarm, acknowledge it", "新警报,请确认"),
     "opened": ("new ticket, dispatch it", "新工单,请派单"),
+    "silent": ("no activity at home for hours: go and look", "家中长时间无活动,请上门查看"),
     "unprotected": ("alarm device offline: resident unprotected", "报警设备离线,老人无保护"),
     "unprotected_dispatch_overdue": ("alarm device still offline, nobody dispatched after {en}",
                                      "报警设备离线{zh}未派单"),

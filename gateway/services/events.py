@@ -46,6 +46,8 @@ def _status_row(rows: dict[str, dict[str, Any]], event: DeviceEvent, now: dateti
     if row is None:
         row = rows[event.device_id] = {"device_id": event.device_id, "last_seen": seen, "messages": 0}
     row["messages"] += 1
+    if event.kind is EventKind.ACTIVITY and seen > row.get("last_activity_at", seen - DEVICE_TIME_WINDOW):
+        row["last_activity_at"] = seen  # the latest activity, whatever order the batch brings them in
     if seen < row["last_seen"]:
         return
     row["last_seen"] = seen

@@ -57,8 +57,12 @@ def poll(session: Session, *, now: datetime, limit: int = 2000) -> Findings:
     found = Findings(enrolled=enroll(session, now=now, limit=limit))
     moved: list[dict[str, Any]] = []  # seen since: the deadline moves on
     offline: list[dict[str, Any]] = []
+    history: list[dict[str, Any]] = []  # a sample of the readings each time a deadline comes round
     for d in store.due(session, now=now, limit=limit):
         found.checked += 1
+        if d.last_seen is not None:
+            history.append({"device_id": d.device_id, "at": now, "battery": d.battery, "linkquality": d.linkquality,
+                            "availability": d.availability})
         next_deadline = deadline(d.last_seen, profile_for(d.kind, d.model)) if d.last_seen else None
         if next_deadline is not None and next_deadline > now:
             moved.append({"b_device_id": d.device_id, "deadline_at": next_deadline, "updated_at": now})
@@ -99,6 +103,7 @@ def poll(session: Session, *, now: datetime, limit: int = 2000) -> Findings:
                            "power_alarmed_at": d.power_alarmed_at})
     for rows in (moved, offline, back, timers):
         store.update(session, rows=rows)
+    store.add_history(session, rows=history)
     if found.events:
         found.changes = apply_events(session, found.events, now=now)
     return found

@@ -62,8 +62,8 @@ def get_device_status(session: Session, *, device_id: str) -> DeviceStatus | Non
 _FORWARD = "(device_status.last_seen IS NULL OR excluded.last_seen >= device_status.last_seen)"
 _UPSERT_STATUS = f"""
 INSERT INTO device_status (device_id, last_seen, last_kind, availability, battery, linkquality, power,
-                           power_changed_at, messages)
-VALUES ({{p}}, {{p}}, {{p}}, {{p}}, {{p}}, {{p}}, {{p}}, {{p}}, {{p}})
+                           power_changed_at, last_activity_at, messages)
+VALUES ({{p}}, {{p}}, {{p}}, {{p}}, {{p}}, {{p}}, {{p}}, {{p}}, {{p}}, {{p}})
 ON CONFLICT (device_id) DO UPDATE SET
   last_seen = CASE WHEN {_FORWARD} THEN excluded.last_seen ELSE device_status.last_seen END,
   last_kind = CASE WHEN {_FORWARD} THEN excluded.last_kind ELSE device_status.last_kind END,
@@ -77,6 +77,10 @@ ON CONFLICT (device_id) DO UPDATE SET
                           AND (device_status.power IS NULL OR excluded.power <> device_status.power)
                      THEN excluded.last_seen ELSE device_status.power_changed_at END,
   power = CASE WHEN {_FORWARD} THEN COALESCE(excluded.power, device_status.power) ELSE device_status.power END,
+  last_activity_at = CASE WHEN device_status.last_activity_at IS NULL
+                               OR excluded.last_activity_at > device_status.last_activity_at
+                          THEN COALESCE(excluded.last_activity_at, device_status.last_activity_at)
+                          ELSE device_status.last_activity_at END,
   messages = device_status.messages + excluded.messages
 """
 
@@ -95,17 +99,21 @@ def upsert_device_status(session: Session, *, rows: Iterable[dict[str, Any]]) ->
     power_changed_at marks when mains power last changed."""
     conn = session.connection()
     sqlite_db = conn.dialect.name == "sqlite"
+
+    def db_time(value: datetime) -> Any:
+        return _sqlite_time(value) if sqlite_db else value.astimezone(UTC).replace(tzinfo=None)
+
     params = [
         (
             r["device_id"],
-            _sqlite_time(r["last_seen"]) if sqlite_db else r["last_seen"].astimezone(UTC).replace(tzinfo=None),
+            db_time(r["last_seen"]),
             r.get("last_kind", ""),
             r.get("availability"),
             r.get("battery"),
             r.get("linkquality"),
             r.get("power"),
-            None if r.get("power") is None else (
-                _sqlite_time(r["last_seen"]) if sqlite_db else r["last_seen"].astimezone(UTC).replace(tzinfo=None)),
+            None if r.get("power") is None else db_time(r["last_seen"]),
+            None if r.get("last_activity_at") is None else db_time(r["last_activity_at"]),
             r.get("messages", 1),
         )
         for r in rows

@@ -33,12 +33,40 @@ def _ts(nullable: bool = True, index: bool = False) -> Any:
     return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
 
 
+class Home(SQLModel, table=True):
+    """A home (户): where devices are, who lives there, which grid it belongs to, and how its
+    resident's wellbeing is watched (the inactivity window, in the community's wall clock)."""
+
+    __tablename__ = "homes"
+
+    home_id: str = Field(primary_key=True, max_length=64)  # e.g. 3-2-101 (building-unit-room)
+    address: str = Field(default="", max_length=256)
+    building: str = Field(default="", max_length=32)
+    unit: str = Field(default="", max_length=32)
+    room: str = Field(default="", max_length=32)
+    grid: str = Field(default="", max_length=64, index=True)
+    resident: str = Field(default="", max_length=128)
+    phone: str = Field(default="", max_length=32)
+    # Inactivity monitoring: no activity for ``inactivity_hours`` of window time between
+    # ``window_start`` and ``window_end`` opens a wellbeing check. None: not watched.
+    inactivity_hours: float | None = None
+    window_start: str = Field(default="07:00", max_length=5)
+    window_end: str = Field(default="22:00", max_length=5)
+    away: bool = False  # in hospital, visiting family: inactivity is not watched
+    away_note: str = Field(default="", max_length=256)
+    created_at: datetime | None = _ts()
+    updated_at: datetime | None = _ts()
+
+
 class Device(SQLModel, table=True):
-    """Registry entry: what the device is and whose home it protects."""
+    """Registry entry: what the device is and whose home it protects. ``resident``, ``address``
+    and ``grid`` are copied from the home when ``home_id`` is set (the alarm path reads them
+    here, in one query per batch)."""
 
     __tablename__ = "devices"
 
     device_id: str = Field(primary_key=True, max_length=128)
+    home_id: str | None = Field(default=None, max_length=64, index=True)
     model: str = Field(default="", max_length=64)
     kind: str = Field(default="", max_length=32)
     resident: str = Field(default="", max_length=128)
@@ -62,7 +90,22 @@ class DeviceStatus(SQLModel, table=True):
     linkquality: float | None = None
     power: str | None = Field(default=None, max_length=8)  # mains: "ok" | "lost"
     power_changed_at: datetime | None = _ts()
+    last_activity_at: datetime | None = _ts()  # motion, door, presence: someone was up and about
     messages: int = 0
+
+
+class DeviceHistory(SQLModel, table=True):
+    """Readings sampled by supervision each time a device's deadline comes round (about once an
+    interval: every 15 minutes for mains devices, a day for battery ones), for history charts."""
+
+    __tablename__ = "device_history"
+
+    id: int | None = Field(default=None, primary_key=True)
+    device_id: str = Field(max_length=128, index=True)
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    battery: float | None = None
+    linkquality: float | None = None
+    availability: str | None = Field(default=None, max_length=16)
 
 
 class DeviceSupervision(SQLModel, table=True):
@@ -218,3 +261,14 @@ class DispatchSetting(SQLModel, table=True):
     auto: bool = False
     updated_at: datetime | None = _ts()
     updated_by: str | None = Field(default=None, max_length=128)
+
+
+class HomeWatch(SQLModel, table=True):
+    """Inactivity monitoring's memory of a home: the last activity for which a wellbeing check
+    was raised (so that it is raised once, and "activity resumed" noted once)."""
+
+    __tablename__ = "home_watch"
+
+    home_id: str = Field(primary_key=True, max_length=64)
+    alarm_for: datetime | None = _ts()  # the last activity time the open alarm was raised for
+    checked_at: datetime | None = _ts()

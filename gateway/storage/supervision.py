@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from gateway.storage.models import Device, DeviceStatus, DeviceSupervision
+from gateway.storage.models import Device, DeviceHistory, DeviceStatus, DeviceSupervision
 
 _SUP: Any = DeviceSupervision.__table__
 _STATUS: Any = DeviceStatus.__table__
@@ -44,6 +44,7 @@ def _joined(*where: Any, limit: int) -> Any:
         sa.select(_SUP.c.device_id, _SUP.c.deadline_at, _SUP.c.state, _SUP.c.offline_since, _SUP.c.power_alarm_at,
                   _SUP.c.power_alarmed_at,
                   _STATUS.c.last_seen, _STATUS.c.availability, _STATUS.c.power, _STATUS.c.power_changed_at,
+                  _STATUS.c.battery, _STATUS.c.linkquality,
                   _DEV.c.kind, _DEV.c.model)
         .select_from(_SUP.outerjoin(_STATUS, _STATUS.c.device_id == _SUP.c.device_id)
                      .outerjoin(_DEV, _DEV.c.device_id == _SUP.c.device_id))
@@ -85,6 +86,14 @@ def power_changes(session: Session, *, now: datetime, limit: int) -> Sequence[sa
         limit=limit,
     )
     return session.connection().execute(_locked(session, stmt)).all()
+
+
+_HISTORY: Any = DeviceHistory.__table__
+
+
+def add_history(session: Session, *, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.connection().execute(sa.insert(_HISTORY), rows)
 
 
 _UPDATE = (
