@@ -41,6 +41,8 @@ KIND_PROFILES: dict[str, Profile] = {
 MODEL_PROFILES: dict[str, Profile] = {
     "TS0601_fall": MAINS,
     "ZG-204ZM": BATTERY,  # battery presence sensor
+    # Shewu's own home unit firmware heartbeats every minute on the native topic.
+    "shewu-hub": Profile(interval=timedelta(seconds=60), grace=timedelta(seconds=30), mains=True),
 }
 DEFAULT = BATTERY
 
