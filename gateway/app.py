@@ -37,10 +37,11 @@ SWITCH_INTERVAL_S = 0.0005
 
 def build_ingest(runtime: Runtime) -> Ingest:
     s = runtime.settings
-    decoder = MessageDecoder(z2m_base=s.z2m_base, max_payload=s.max_payload)
+    decoder = MessageDecoder(z2m_base=s.z2m_base, max_payload=s.max_payload, rtl433_base=s.rtl433_base or None)
     processor: Processor
     if s.ingest_worker == "process":
-        worker = ProcessorProcess(db_url=s.db_url, z2m_base=s.z2m_base, max_payload=s.max_payload, influx=s.influx)
+        worker = ProcessorProcess(db_url=s.db_url, z2m_base=s.z2m_base, max_payload=s.max_payload, influx=s.influx,
+                                  rtl433_base=s.rtl433_base)
         worker.start()
         runtime.stoppers.append(worker.stop)
         processor = worker
@@ -53,7 +54,8 @@ def build_ingest(runtime: Runtime) -> Ingest:
             if telemetry is not None:
                 runtime.stoppers.append(lambda: telemetry.stop(5.0))
         processor = BatchProcessor.for_gateway(engine=runtime.engine, z2m_base=s.z2m_base,
-                                               max_payload=s.max_payload, clock=runtime.clock, telemetry=telemetry)
+                                               max_payload=s.max_payload, clock=runtime.clock, telemetry=telemetry,
+                                               rtl433_base=s.rtl433_base)
     return Ingest(
         mqtt_url=s.mqtt_url,
         client_id=s.instance_id,

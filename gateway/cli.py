@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from device_adapters.dc09_receiver import configure_parser as configure_dc09
     from device_adapters.serial_bridge import configure_parser as configure_bridge
     from firmware_sim.cli import configure_parser as configure_sim
     from gateway.admin_cli import configure_parsers as configure_accounts
@@ -28,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     bridge = sub.add_parser("bridge", help="bridges from other transports to MQTT")
     bridge_sub = bridge.add_subparsers(dest="bridge", required=True)
     configure_bridge(bridge_sub.add_parser("serial", help="serial receiver → MQTT, with an on-disk outbox"))
+    configure_dc09(bridge_sub.add_parser("dc09", help="SIA DC-09 alarm receiver (TCP) → MQTT, with an on-disk outbox"))
 
     demo = sub.add_parser("demo", help="broker + gateway + a simulated community, on embedded defaults")
     configure_demo(demo)

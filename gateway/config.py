@@ -17,6 +17,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     z2m_base: str = "zigbee2mqtt"
+    # rtl_433's MQTT base topic (433 MHz sensors: <base>/<host>/events); "" turns it off.
+    rtl433_base: str = "rtl_433"
     # Stable per instance: the broker keeps this client's persistent session across restarts.
     instance_id: str = field(default_factory=lambda: f"shewu-{socket.gethostname()}")
     # Several instances subscribe as one group ($share/<group>/...) and split the messages.
@@ -58,6 +60,7 @@ _ENV: dict[str, tuple[str, type]] = {
     "host": ("SHEWU_HTTP_HOST", str),
     "port": ("SHEWU_HTTP_PORT", int),
     "z2m_base": ("SHEWU_Z2M_BASE", str),
+    "rtl433_base": ("SHEWU_RTL433_BASE", str),
     "instance_id": ("SHEWU_INSTANCE_ID", str),
     "shared_group": ("SHEWU_SHARED_GROUP", str),
     "mqtt_protocol": ("SHEWU_MQTT_PROTOCOL", int),
@@ -86,6 +89,8 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", help="HTTP bind address (SHEWU_HTTP_HOST; default 127.0.0.1)")
     parser.add_argument("--port", type=int, help="HTTP port (SHEWU_HTTP_PORT; default 8080)")
     parser.add_argument("--z2m-base", dest="z2m_base", help="Zigbee2MQTT base topic (default zigbee2mqtt)")
+    parser.add_argument("--rtl433-base", dest="rtl433_base",
+                        help="rtl_433 MQTT base topic (SHEWU_RTL433_BASE; default rtl_433; '' turns it off)")
     parser.add_argument("--instance-id", dest="instance_id", help="MQTT client id, stable across restarts")
     parser.add_argument("--shared-group", dest="shared_group",
                         help="share one subscription among instances ($share/<group>/...)")

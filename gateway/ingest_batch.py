@@ -79,10 +79,11 @@ class BatchProcessor:
 
     @classmethod
     def for_gateway(cls, *, engine: Engine, z2m_base: str, max_payload: int, clock: Clock,
-                    telemetry: TelemetryWriter | None = None) -> BatchProcessor:
+                    telemetry: TelemetryWriter | None = None, rtl433_base: str = "") -> BatchProcessor:
         """The real thing: message decoders that know the registry's device models."""
         models = RegistryModels(engine)
-        decoder = MessageDecoder(z2m_base=z2m_base, max_payload=max_payload, model_lookup=models.model_of)
+        decoder = MessageDecoder(z2m_base=z2m_base, max_payload=max_payload, model_lookup=models.model_of,
+                                 rtl433_base=rtl433_base or None)
         return cls(engine=engine, decoder=decoder, clock=clock, max_payload=max_payload, models=models,
                    telemetry=telemetry)
 

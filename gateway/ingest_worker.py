@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 
 def _serve(conn: Connection, db_url: str, z2m_base: str, max_payload: int,
-           influx: tuple[str, str, str, str] = ("", "", "", "")) -> None:
+           influx: tuple[str, str, str, str] = ("", "", "", ""), rtl433_base: str = "") -> None:
     from gateway.clock import utc_now
     from gateway.ingest_batch import BatchProcessor
     from gateway.storage.db import make_engine
@@ -33,7 +33,7 @@ def _serve(conn: Connection, db_url: str, z2m_base: str, max_payload: int,
 
         telemetry = make_writer(*influx)
     processor = BatchProcessor.for_gateway(engine=engine, z2m_base=z2m_base, max_payload=max_payload, clock=utc_now,
-                                           telemetry=telemetry)
+                                           telemetry=telemetry, rtl433_base=rtl433_base)
     conn.send(("ready", None))
     while True:
         try:
@@ -57,8 +57,8 @@ class ProcessorProcess:
     """A ``Processor`` whose work happens in a child process. Calls come from one thread."""
 
     def __init__(self, *, db_url: str, z2m_base: str, max_payload: int, reply_timeout: float = 120.0,
-                 influx: tuple[str, str, str, str] = ("", "", "", "")) -> None:
-        self._args = (db_url, z2m_base, max_payload, influx)
+                 influx: tuple[str, str, str, str] = ("", "", "", ""), rtl433_base: str = "") -> None:
+        self._args = (db_url, z2m_base, max_payload, influx, rtl433_base)
         # A worker that says nothing for this long is taken as hung: killed and replaced, and
         # the batch is not acknowledged, so the broker delivers it again.
         self._reply_timeout = reply_timeout

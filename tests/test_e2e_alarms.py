@@ -234,3 +234,15 @@ def test_two_instances_on_one_shared_subscription_and_postgres_never_double(
         assert seen_a == expected and seen_b == expected
         a.stop()
         b.stop()
+
+
+def test_rtl433_leak_over_mqtt_opens_a_ticket(gateway_server: GatewayProcess) -> None:
+    """rtl_433 as it publishes to MQTT (433 MHz Govee water sensor): the gateway subscribes by
+    default and a leak becomes a repair ticket for the device rtl433/<model>/<id>."""
+    gw = gateway_server
+    with publisher(gw.mqtt_url) as pub:
+        publish(pub, "rtl_433/raspberrypi/events",
+                {"time": "2026-11-28 12:00:00", "model": "Govee-Water", "id": 56948, "event": "Water Leak",
+                 "leak_num": 1, "mic": "PARITY"})
+    found = wait_until(lambda: orders(gw, kind="leak"), what="the rtl_433 leak ticket")
+    assert [(o["device_id"], o["priority"]) for o in found] == [("rtl433/Govee-Water/56948", "P2")]
