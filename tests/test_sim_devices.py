@@ -84,7 +84,7 @@ def test_z2m_messages_decode_to_the_intended_events() -> None:
         (button, "heartbeat", [EventKind.TELEMETRY]),
         (button, "sos", [EventKind.SOS]),
         (button, "battery-low", [EventKind.BATTERY_LOW]),
-        (radar, "heartbeat", [EventKind.TELEMETRY]),
+        (radar, "heartbeat", [EventKind.ACTIVITY]),  # presence seen: someone is up (inactivity watch)
         (radar, "fall", [EventKind.FALL]),
         (radar, "heartbeat", [EventKind.TELEMETRY]),  # the fall alarm has reset
         (leak, "heartbeat", [EventKind.LEAK_CLEARED]),  # first sight of a dry sensor clears once

@@ -49,7 +49,7 @@ def decoded_alarms(messages: list[Message]) -> list[tuple[str, EventKind]]:
     out = []
     for m in messages:
         for e in decoder.decode(m.topic, m.payload, at, retained=m.retain):
-            if e.kind not in (EventKind.TELEMETRY, EventKind.HEARTBEAT, EventKind.AVAILABILITY):
+            if e.kind not in (EventKind.TELEMETRY, EventKind.HEARTBEAT, EventKind.AVAILABILITY, EventKind.ACTIVITY):
                 out.append((e.device_id, e.kind))
     return out
 
