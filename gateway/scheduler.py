@@ -41,6 +41,7 @@ class Scheduler:
                  on_changes: Callable[[list[dict[str, Any]]], None] | None = None,
                  supervision_limit: int = SUPERVISION_BATCH, zone: ZoneInfo | None = None) -> None:
         self._zone = zone or ZoneInfo("Asia/Shanghai")
+        self._started = clock()  # supervision does not blame devices for this gateway's downtime
         self._inactivity_at: datetime | None = None
         self._on_changes = on_changes
         self._supervision_limit = supervision_limit
@@ -76,7 +77,7 @@ class Scheduler:
         try:
             with open_session(self._engine) as s:
                 now = self._clock()
-                found = poll(s, now=now, limit=self._supervision_limit)
+                found = poll(s, now=now, limit=self._supervision_limit, up_since=self._started)
                 changes = list(found.changes)
                 if self._inactivity_at is None or now - self._inactivity_at >= INACTIVITY_EVERY:
                     self._inactivity_at = now

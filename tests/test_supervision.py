@@ -277,3 +277,20 @@ def test_two_instances_on_postgresql_split_the_deadlines_and_raise_each_once(db_
     with session(engine) as s:
         assert s.connection().execute(sa.text("SELECT count(*), max(event_count) FROM orders")).one() == (n, 1)
     engine.dispose()
+
+
+def test_devices_are_not_blamed_for_the_gateways_downtime(engine: Engine) -> None:
+    register(engine, "radar-9", "fall")  # mains: 10 min + 5 min grace
+    hear(engine, "radar-9", T0)
+    supervise(engine, T0)
+    started = T0 + timedelta(hours=3)  # the gateway was down from T0+1 min to T0+3 h
+    with session(engine) as s:
+        assert poll(s, now=started, up_since=started).events == []  # not raised at start-up
+        s.commit()
+    hear(engine, "radar-9", started + timedelta(seconds=20))  # it was there all along
+    with session(engine) as s:
+        assert poll(s, now=started + timedelta(minutes=15, seconds=10), up_since=started).events == []
+        s.commit()
+    with session(engine) as s:  # silent again since +20 s: raised once its own deadline passes
+        assert [e.kind.value for e in poll(s, now=started + timedelta(minutes=31), up_since=started).events] == \
+            ["device_offline"]

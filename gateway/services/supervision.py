@@ -52,8 +52,13 @@ def enroll(session: Session, *, now: datetime, limit: int) -> int:
     return len(rows)
 
 
-def poll(session: Session, *, now: datetime, limit: int = 2000) -> Findings:
-    """One pass; the caller commits. Each step reads at most ``limit`` rows."""
+def poll(session: Session, *, now: datetime, limit: int = 2000, up_since: datetime | None = None) -> Findings:
+    """One pass; the caller commits. Each step reads at most ``limit`` rows.
+
+    ``up_since``: when this gateway started. A device is not blamed for the gateway's own
+    downtime: until a full interval + grace has passed since the start, a missed deadline is
+    moved to that point instead of opening a ticket (what the device sent meanwhile may still
+    be on its way from the broker)."""
     found = Findings(enrolled=enroll(session, now=now, limit=limit))
     moved: list[dict[str, Any]] = []  # seen since: the deadline moves on
     offline: list[dict[str, Any]] = []
@@ -63,7 +68,10 @@ def poll(session: Session, *, now: datetime, limit: int = 2000) -> Findings:
         if d.last_seen is not None:
             history.append({"device_id": d.device_id, "at": now, "battery": d.battery, "linkquality": d.linkquality,
                             "availability": d.availability})
-        next_deadline = deadline(d.last_seen, profile_for(d.kind, d.model)) if d.last_seen else None
+        profile = profile_for(d.kind, d.model)
+        next_deadline = deadline(d.last_seen, profile) if d.last_seen else None
+        if up_since is not None and deadline(up_since, profile) > now:
+            next_deadline = max(next_deadline or now, deadline(up_since, profile))
         if next_deadline is not None and next_deadline > now:
             moved.append({"b_device_id": d.device_id, "deadline_at": next_deadline, "updated_at": now})
         else:
