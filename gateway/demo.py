@@ -61,7 +61,9 @@ def seed_accounts(engine: object, data_dir: Path, now: object) -> list[tuple[str
     """Create the demo staff once; answer (name, role, password) from <data-dir>/accounts.txt."""
     import secrets
 
+    from gateway.domain.rota import Shift
     from gateway.services.accounts import create_user
+    from gateway.services.rota import replace_weekly, weekly_plan
     from gateway.storage import accounts
     from gateway.storage.db import session
 
@@ -79,6 +81,10 @@ def seed_accounts(engine: object, data_dir: Path, now: object) -> list[tuple[str
                 create_user(s, name=name, role=role, password=known[name], now=now,  # type: ignore[arg-type]
                             display_name=display, **profile)
             out.append((name, role, known.get(name, "(set before; see accounts.txt)")))
+        if not weekly_plan(s):  # someone on call around the clock, so that escalations reach people
+            replace_weekly(s, shifts=[Shift(d, "00:00", "24:00", "duty", "dispatcher") for d in range(7)]
+                           + [Shift(d, "00:00", "24:00", "leader", "leader") for d in range(7)],
+                           now=now, by="demo")  # type: ignore[arg-type]
         s.commit()
     path.write_text("".join(f"{n} {p}\n" for n, p in known.items()))
     path.chmod(0o600)

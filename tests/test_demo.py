@@ -45,6 +45,8 @@ def test_demo_runs_a_community_that_raises_orders(tmp_path: Path) -> None:
         web = httpx.Client(base_url=base, timeout=10)
         assert web.post("/api/auth/login", json={"name": "duty", "password": passwords["duty"]}).status_code == 200
         assert len(web.get("/api/devices").json()) == 12  # 4 homes x 3 devices, registered
+        oncall = web.get("/api/oncall").json()  # someone is on call, so escalations reach people
+        assert [d["user"] for d in oncall["dispatchers"]] == ["duty"] and not oncall["leader_missing"]
         orders = wait_until(lambda: web.get("/api/orders").json(), timeout=40, interval=0.5,
                             what="an order from the simulated community")
         assert orders[0]["resident"]  # registered devices: the order names its resident
