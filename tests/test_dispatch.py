@@ -199,7 +199,12 @@ def test_on_the_way_can_still_turn_back_or_be_redispatched(client: TestClient) -
 
 
 def test_only_people_who_can_work_an_order_are_sent(client: TestClient) -> None:
-    user_token(client.app.state.runtime.engine, "sun", "grid_worker", grid="G1")  # type: ignore[attr-defined]
+    engine = client.app.state.runtime.engine  # type: ignore[attr-defined]
+    user_token(engine, "granny", "resident")
+    sun = bearer(user_token(engine, "sun", "grid_worker", grid="G1"))
     oid = leak(client)
-    r = client.post(f"/api/orders/{oid}/dispatch", json={"technician": "sun"})
-    assert r.status_code == 409 and "grid_worker" in r.json()["detail"]
+    r = client.post(f"/api/orders/{oid}/dispatch", json={"technician": "granny"})
+    assert r.status_code == 409 and "resident" in r.json()["detail"]
+    assert client.post(f"/api/orders/{oid}/accept", json={}, headers=sun).status_code == 403  # not theirs yet
+    assert client.post(f"/api/orders/{oid}/dispatch", json={"technician": "sun"}).status_code == 200
+    assert client.post(f"/api/orders/{oid}/accept", json={}, headers=sun).json()["status"] == "accepted"

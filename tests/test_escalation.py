@@ -179,3 +179,17 @@ def test_a_scheduler_killed_between_steps_and_restarted_misses_and_repeats_nothi
     assert restarted.run_once()[0] == []
     assert escalations(second, order_id) == ["raised", "ack_overdue", "ack_overdue_leader", "dispatch_overdue"]
     second.dispose()
+
+
+def test_someone_on_site_voids_the_earlier_steps() -> None:
+    from types import SimpleNamespace
+
+    from gateway.domain.ladders import Until, still_applies
+
+    arrived = SimpleNamespace(status="on_site", acknowledged_at=T0, dispatched_at=None, accepted_at=None,
+                              arrived_at=T0, resolved_at=None)
+    assert not any(still_applies(u, arrived) for u in (Until.ACKNOWLEDGED, Until.DISPATCHED, Until.ACCEPTED,
+                                                        Until.ON_SITE))
+    assert still_applies(Until.RESOLVED, arrived)
+    resolved = SimpleNamespace(**{**vars(arrived), "status": "resolved", "resolved_at": T0})
+    assert still_applies(Until.CLOSED, resolved) and not still_applies(Until.RESOLVED, resolved)

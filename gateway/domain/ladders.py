@@ -27,7 +27,10 @@ class Until(StrEnum):
 
     ACKNOWLEDGED = "acknowledged"
     DISPATCHED = "dispatched"
+    ACCEPTED = "accepted"
     ON_SITE = "on_site"
+    RESOLVED = "resolved"
+    CLOSED = "closed"  # (a resolved request waiting for the resident's confirmation)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,16 +128,27 @@ def plan(order_kind: str, opened_at: datetime, priority: str | None = None) -> l
     return [(step, opened_at + step.after) for step in ladder_for(order_kind, priority)]
 
 
+_ACTIVE = ("open", "acknowledged", "new", "dispatched", "accepted", "en_route", "on_site", "third_party")
+
+
 def still_applies(until: Until, order: Any) -> bool:
     """``order`` has the order's status and times (a model or a row). A step applies while the
-    order is active and has not reached what the step waits for."""
-    if order.status not in ("open", "acknowledged", "new", "dispatched", "accepted", "en_route"):
-        return False  # on site, resolved, closed or cancelled: no step applies
+    order has not reached what the step waits for."""
+    if until is Until.CLOSED:
+        return order.status == "resolved"
+    if order.status not in _ACTIVE:
+        return False  # resolved, closed, cancelled, missed: no other step applies
+    if until is Until.RESOLVED:
+        return order.resolved_at is None
+    if order.arrived_at is not None:
+        return False  # someone is on site: the steps before that are moot
     if until is Until.ACKNOWLEDGED:
         return order.acknowledged_at is None and order.dispatched_at is None
     if until is Until.DISPATCHED:
         return order.dispatched_at is None
-    return order.arrived_at is None
+    if until is Until.ACCEPTED:
+        return order.accepted_at is None
+    return True  # Until.ON_SITE: nobody has arrived
 
 
 def position(order_kind: str, order: Any, now: datetime) -> tuple[tuple[Step, datetime] | None,

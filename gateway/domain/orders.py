@@ -17,6 +17,8 @@ class Category(StrEnum):
     REPAIR = "repair"
     MAINTENANCE = "maintenance"
     WELLBEING = "wellbeing"  # a check on a resident (no activity): someone goes round
+    REQUEST = "request"  # a resident's own request (居民点单): repair, mediation, care, cleaning, ...
+    CARE = "care"  # a visit or activity of a care plan (银龄关爱), due on a date
 
 
 class Priority(StrEnum):
@@ -36,9 +38,11 @@ class Status(StrEnum):
     ACCEPTED = "accepted"
     EN_ROUTE = "en_route"  # "on my way"
     ON_SITE = "on_site"
+    THIRD_PARTY = "third_party"  # waiting for a specialist or third party (需要第三方); the clock runs on
     RESOLVED = "resolved"
     CLOSED = "closed"
     CANCELLED = "cancelled"
+    MISSED = "missed"  # a care visit that did not happen (with a reason)
 
 
 class Action(StrEnum):
@@ -51,15 +55,20 @@ class Action(StrEnum):
     RESOLVE = "resolve"
     CLOSE = "close"
     CANCEL = "cancel"
+    THIRD_PARTY = "third_party"  # hand to a named third party; the order stays open, its clock running
+    RESUME = "resume"  # the third party is done: back to the technician on site
+    CONFIRM = "confirm"  # the resident confirms a resolved request (with a rating)
+    REOPEN = "reopen"  # the resident says it is not fixed (with a reason)
+    MISS = "miss"  # a care visit did not happen (with a reason)
 
 
 # Statuses in which an order still holds its device's open-alarm key: repeats of the same
 # alarm are counted on it instead of opening another order.
 ACTIVE_STATUSES: frozenset[Status] = frozenset(
     {Status.OPEN, Status.ACKNOWLEDGED, Status.NEW, Status.DISPATCHED, Status.ACCEPTED, Status.EN_ROUTE,
-     Status.ON_SITE}
+     Status.ON_SITE, Status.THIRD_PARTY}
 )
-FINAL_STATUSES: frozenset[Status] = frozenset({Status.CLOSED, Status.CANCELLED})
+FINAL_STATUSES: frozenset[Status] = frozenset({Status.CLOSED, Status.CANCELLED, Status.MISSED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +119,34 @@ TICKET_TRANSITIONS: dict[Action, Transition] = {
     Action.CANCEL: _t(_OPEN_TICKET, Status.CANCELLED, needs_reason=True),
 }
 
+_REFUSED = {a: Transition(frozenset(), None, f"{a.value} does not apply to this kind of order")
+            for a in (Action.THIRD_PARTY, Action.RESUME, Action.CONFIRM, Action.REOPEN, Action.MISS)}
+EMERGENCY_TRANSITIONS.update(_REFUSED)
+TICKET_TRANSITIONS.update(_REFUSED)
+
+# Residents' requests: a ticket that may wait for a third party, and that the resident confirms
+# (closing it, with a rating) or reopens once resolved.
+REQUEST_TRANSITIONS: dict[Action, Transition] = {
+    **TICKET_TRANSITIONS,
+    Action.THIRD_PARTY: _t({Status.ACCEPTED, Status.EN_ROUTE, Status.ON_SITE}, Status.THIRD_PARTY,
+                           needs_reason=True),  # the reason names the party
+    Action.RESUME: _t({Status.THIRD_PARTY}, Status.ON_SITE),
+    Action.RESOLVE: _t({Status.ON_SITE, Status.THIRD_PARTY}, Status.RESOLVED),
+    Action.CONFIRM: _t({Status.RESOLVED}, Status.CLOSED),
+    Action.REOPEN: _t({Status.RESOLVED}, Status.NEW, needs_reason=True),
+    Action.CANCEL: _t(_OPEN_TICKET | {Status.THIRD_PARTY}, Status.CANCELLED, needs_reason=True),
+    Action.MISS: Transition(frozenset(), None, "miss applies to care visits only"),
+}
+
+# Care visits: assigned when generated; done (resolve, with a note) or missed (with a reason).
+CARE_TRANSITIONS: dict[Action, Transition] = {
+    **TICKET_TRANSITIONS,
+    Action.MISS: _t(_OPEN_TICKET, Status.MISSED, needs_reason=True),
+}
+
 TRANSITIONS: dict[Category, dict[Action, Transition]] = {
+    Category.REQUEST: REQUEST_TRANSITIONS,
+    Category.CARE: CARE_TRANSITIONS,
     Category.EMERGENCY: EMERGENCY_TRANSITIONS,
     Category.REPAIR: TICKET_TRANSITIONS,
     Category.MAINTENANCE: TICKET_TRANSITIONS,
@@ -222,5 +258,17 @@ def apply_action(
         case Action.CANCEL:
             new.cancelled_at = now
             new.cancel_reason = reason
+            data["reason"] = reason or ""
+        case Action.THIRD_PARTY:
+            data["party"] = reason or ""
+        case Action.CONFIRM:
+            new.closed_at = now
+        case Action.REOPEN:
+            data["reason"] = reason or ""
+            new.assignee = None
+            for name in ("dispatched_at", "accepted_at", "departed_at", "arrived_at", "resolved_at"):
+                setattr(new, name, None)
+        case Action.MISS:
+            new.closed_at = now
             data["reason"] = reason or ""
     return Outcome(facts=new, timeline_action=action.value, timeline_data=data, implied=tuple(implied))

@@ -19,7 +19,9 @@ class Perm(StrEnum):
     ORDERS_READ = "orders.read"
     ORDERS_ACK = "orders.ack"  # acknowledge, cancel, close an emergency
     ORDERS_DISPATCH = "orders.dispatch"  # dispatch, re-dispatch, cancel or close a ticket
-    ORDERS_WORK = "orders.work"  # accept, reject, on my way, arrive, resolve
+    ORDERS_WORK = "orders.work"  # accept, reject, on my way, arrive, resolve, third party, miss
+    REQUESTS_FILE = "requests.file"  # file a request (居民点单): residents for their home, grid workers for residents
+    REQUESTS_CONFIRM = "requests.confirm"  # confirm and rate, or reopen, a resolved request
     ORDERS_REVIEW = "orders.review"  # breach reasons
     DEVICES_READ = "devices.read"
     DEVICES_WRITE = "devices.write"
@@ -42,7 +44,10 @@ PERMISSIONS: dict[Perm, frozenset[Role]] = {
     Perm.ORDERS_READ: STAFF,  # technicians: their own; grid workers: their grid
     Perm.ORDERS_ACK: OFFICE,
     Perm.ORDERS_DISPATCH: OFFICE,
-    Perm.ORDERS_WORK: frozenset({Role.ADMIN, Role.DISPATCHER, Role.TECHNICIAN}),  # technicians: their own
+    # technicians and grid workers: the orders assigned to them (grid workers do care visits)
+    Perm.ORDERS_WORK: frozenset({Role.ADMIN, Role.DISPATCHER, Role.TECHNICIAN, Role.GRID_WORKER}),
+    Perm.REQUESTS_FILE: frozenset({Role.ADMIN, Role.DISPATCHER, Role.GRID_WORKER, Role.RESIDENT}),
+    Perm.REQUESTS_CONFIRM: frozenset({Role.ADMIN, Role.DISPATCHER, Role.GRID_WORKER, Role.RESIDENT}),
     Perm.ORDERS_REVIEW: OFFICE,
     Perm.DEVICES_READ: frozenset({Role.ADMIN, Role.DISPATCHER, Role.GRID_WORKER}),
     Perm.DEVICES_WRITE: frozenset({Role.ADMIN}),

@@ -18,7 +18,7 @@ from gateway.storage.models import Order
 
 AUTO_ACTOR = "shewu:auto-dispatch"
 # Who may be sent: those who can then accept, set off, arrive and resolve (ORDERS_WORK).
-SENDABLE = frozenset({Role.TECHNICIAN, Role.DISPATCHER, Role.ADMIN})
+SENDABLE = frozenset({Role.TECHNICIAN, Role.DISPATCHER, Role.ADMIN, Role.GRID_WORKER})
 AWAITING_DISPATCH = frozenset({Status.OPEN.value, Status.ACKNOWLEDGED.value, Status.NEW.value})
 
 # Called after a dispatch is flushed, in the same transaction: (session, order, now) → None.

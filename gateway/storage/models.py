@@ -134,6 +134,7 @@ class Order(SQLModel, table=True):
     priority: str = Field(max_length=4)
     status: str = Field(max_length=16, index=True)
     device_id: str = Field(default="", max_length=128, index=True)
+    home_id: str | None = Field(default=None, max_length=64, index=True)  # requests and care visits
     unregistered: bool = False
     resident: str = Field(default="", max_length=128)
     address: str = Field(default="", max_length=256)
@@ -228,6 +229,7 @@ class User(SQLModel, table=True):
     grid: str = Field(default="", max_length=64)
     building: str = Field(default="", max_length=64)
     phone: str = Field(default="", max_length=32)
+    home_id: str | None = Field(default=None, max_length=64)  # a resident's home
     status: str = Field(default="available", max_length=16)  # available | busy | off_duty
     active: bool = True
     created_at: datetime | None = _ts()
@@ -272,3 +274,26 @@ class HomeWatch(SQLModel, table=True):
     home_id: str = Field(primary_key=True, max_length=64)
     alarm_for: datetime | None = _ts()  # the last activity time the open alarm was raised for
     checked_at: datetime | None = _ts()
+
+
+class ServiceRequest(SQLModel, table=True):
+    """A resident's request as filed (居民点单): every filing is kept and answered. It is handled
+    by ``order_id``: a new order, or the open one of the same home and category it repeats
+    (``linked`` then says so)."""
+
+    __tablename__ = "service_requests"
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="orders.id", index=True)
+    linked: bool = False  # a repeat of an open request: joined to it, not opened again
+    home_id: str = Field(max_length=64, index=True)
+    category: str = Field(max_length=32)
+    description: str = Field(max_length=2000)
+    preferred_time: str = Field(default="", max_length=64)
+    photo: str | None = Field(default=None, max_length=128)  # a file name under the photo store
+    filed_by: str = Field(max_length=128)  # the signed-in resident or grid worker
+    on_behalf: bool = False  # filed by a grid worker for the resident
+    filed_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    answer: str = Field(default="", max_length=500)  # what the resident was told
+    rating: int | None = None  # 1..5 on confirmation
+    rating_comment: str | None = Field(default=None, max_length=1000)

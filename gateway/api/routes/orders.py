@@ -32,7 +32,14 @@ ACTION_PERMS: dict[Action, Perm] = {
     Action.DEPART: Perm.ORDERS_WORK,
     Action.ARRIVE: Perm.ORDERS_WORK,
     Action.RESOLVE: Perm.ORDERS_WORK,
+    Action.THIRD_PARTY: Perm.ORDERS_WORK,
+    Action.RESUME: Perm.ORDERS_WORK,
+    Action.MISS: Perm.ORDERS_WORK,
+    Action.CONFIRM: Perm.REQUESTS_CONFIRM,
+    Action.REOPEN: Perm.REQUESTS_CONFIRM,
 }
+# Roles that work only the orders assigned to them.
+OWN_WORK = frozenset({Role.TECHNICIAN, Role.GRID_WORKER})
 
 
 class ActionBody(BaseModel):
@@ -106,7 +113,9 @@ def act_on_order(
     perm = ACTION_PERMS[action]
     if not allowed(principal.role, perm):
         raise HTTPException(403, f"role {principal.role.value} may not {action.value} orders")
-    visible_order(session, order_id, principal)
+    current = visible_order(session, order_id, principal)
+    if perm is Perm.ORDERS_WORK and principal.role in OWN_WORK and current.assignee != principal.name:
+        raise HTTPException(403, f"order {order_id} is not assigned to you")
     try:
         if action is Action.DISPATCH:
             order = dispatch(session, order_id=order_id, technician=body.technician or "", actor=principal.actor,
