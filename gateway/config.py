@@ -38,6 +38,8 @@ class Settings:
     time_zone: str = "Asia/Shanghai"
     # How people reach this gateway, for links in notifications (e.g. https://shewu.example).
     public_url: str = ""
+    # Photos residents attach to requests (checked, renamed, kept here).
+    photo_dir: str = "var/photos"
     # Telemetry to InfluxDB 2: off while the URL is empty.
     influx_url: str = ""
     influx_token: str = ""
@@ -67,6 +69,7 @@ _ENV: dict[str, tuple[str, type]] = {
     "ingest_worker": ("SHEWU_INGEST_WORKER", str),
     "time_zone": ("SHEWU_TIME_ZONE", str),
     "public_url": ("SHEWU_PUBLIC_URL", str),
+    "photo_dir": ("SHEWU_PHOTO_DIR", str),
     "influx_url": ("SHEWU_INFLUX_URL", str),
     "influx_token": ("SHEWU_INFLUX_TOKEN", str),  # environment only: a flag would show in ps
     "influx_org": ("SHEWU_INFLUX_ORG", str),

@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
     port = args.port if not port_open(args.host, args.port) else free_port(args.host)
     settings = Settings(
         mqtt_url=mqtt_url, db_url=f"sqlite:///{data_dir / 'shewu.db'}", host=args.host, port=port,
-        instance_id="shewu-demo", mqtt_protocol=protocol,
+        instance_id="shewu-demo", mqtt_protocol=protocol, photo_dir=str(data_dir / "photos"),
     )
     app = create_app(settings)
     runtime = app.state.runtime

@@ -14,7 +14,7 @@ from gateway.storage.models import Order, TimelineEntry
 
 _TIME_FIELDS = (
     "opened_at", "ack_due_at", "onsite_due_at", "at_risk_at", "acknowledged_at", "dispatched_at", "accepted_at",
-    "departed_at", "arrived_at", "resolved_at", "closed_at", "cancelled_at", "last_event_at",
+    "departed_at", "arrived_at", "resolved_at", "closed_at", "cancelled_at", "last_event_at", "resolve_due_at",
 )
 
 
@@ -45,6 +45,7 @@ def order_json(order: Order | Row[Any], now: datetime) -> dict[str, Any]:
         "priority": order.priority,
         "status": order.status,
         "device_id": order.device_id,
+        "home_id": order.home_id,
         "unregistered": order.unregistered,
         "resident": order.resident,
         "address": order.address,

@@ -41,6 +41,7 @@ class Step:
     audience: tuple[Audience, ...]
     breach: bool = False  # reaching this step is recorded as a breach of the target
     action: str | None = None  # a step that does something instead of telling people
+    due_field: str | None = None  # due at this time of the order (e.g. ``onsite_due_at``), not at ``after``
 
 
 # Sends the best technician at once when automatic dispatch is switched on for the order's kind
@@ -83,6 +84,22 @@ WELLBEING = (
          breach=True),
 )
 
+# Residents' requests: the steps fall due at the order's own target times (working hours),
+# which gateway.services.requests computes; ``after`` is not used for them.
+REQUEST = (
+    Step("accept_overdue", timedelta(0), Until.ACCEPTED, (Audience.DISPATCHER, Audience.PROPERTY_TEAM),
+         due_field="ack_due_at"),
+    Step("onsite_at_risk", timedelta(0), Until.ON_SITE, (Audience.DISPATCHER,), due_field="at_risk_at"),
+    Step("onsite_breached", timedelta(0), Until.ON_SITE, (Audience.DISPATCHER, Audience.DUTY_LEADER), breach=True,
+         due_field="onsite_due_at"),
+    Step("resolve_overdue", timedelta(0), Until.RESOLVED, (Audience.DISPATCHER, Audience.DUTY_LEADER),
+         due_field="resolve_due_at"),
+    # 72 h after "resolved" with no word from the resident: closed, recorded as not confirmed
+    Step("auto_close", timedelta(0), Until.CLOSED, (), action="auto_close"),
+)
+REQUEST_KINDS = ("repair_plumbing", "repair_electrical", "repair_appliance", "repair_door_lock", "mediation",
+                 "elderly_care", "cleaning", "other")
+
 LADDERS: dict[str, tuple[Step, ...]] = {
     "sos": P1,
     "fall": P1,
@@ -92,6 +109,7 @@ LADDERS: dict[str, tuple[Step, ...]] = {
     "offline": MAINTENANCE,
     "power_lost": MAINTENANCE,
     "wellbeing": WELLBEING,
+    **{kind: REQUEST for kind in REQUEST_KINDS},
 }
 
 # A device that protects a resident (SOS button, fall radar) offline or without power: the order
@@ -156,8 +174,9 @@ def position(order_kind: str, order: Any, now: datetime) -> tuple[tuple[Step, da
     """Where an order stands on its ladder at ``now``: the last step reached that still applies,
     and the next one to come. Steps that act (automatic dispatch) are not shown."""
     current = upcoming = None
-    for step, due in plan(order_kind, order.opened_at, order.priority):
-        if step.action is not None or not still_applies(step.until, order):
+    for step, planned in plan(order_kind, order.opened_at, order.priority):
+        due = getattr(order, step.due_field, None) if step.due_field else planned
+        if due is None or step.action is not None or not still_applies(step.until, order):
             continue
         if due <= now:
             current = (step, due)

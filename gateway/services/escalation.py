@@ -11,8 +11,12 @@ from sqlmodel import Session
 
 from gateway.domain.ladders import STEPS_BY_NAME, Step, plan, still_applies
 from gateway.services.dispatch import OnAssigned, auto_dispatch, rule_for
+from gateway.services.requests import auto_close
 from gateway.storage import crud
 from gateway.storage.models import Order
+
+# Steps that act rather than tell (other than automatic dispatch, which runs first).
+ACTIONS: dict[str, Callable[..., Order | None]] = {"auto_close": auto_close}
 
 # Called with the steps fired in one poll, in the scheduler's transaction (the notification
 # outbox): (session, [(order, step), ...], now) → None.
@@ -68,6 +72,11 @@ def fire_due(session: Session, *, now: datetime, instance: str, limit: int = 200
         if step_id not in taken:
             continue  # another scheduler fired it
         late = (now - d.due_at).total_seconds()
+        if step.action is not None:  # a step that acts: its own timeline entries, no notice
+            changed = ACTIONS[step.action](session, order_id=d.order_id, now=now)
+            if changed is not None:
+                fired.append(Fired(d.order_id, step.name, (), late, False, order=changed))
+            continue
         audience = tuple(a.value for a in step.audience)
         told.append((orders[d.order_id], step))
         timeline.append({

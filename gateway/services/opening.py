@@ -43,6 +43,7 @@ def open_order(session: Session, *, kind: str, category: Category, priority: Pri
         "resident": home.resident if home else "", "address": home.address if home else "",
         "grid": home.grid if home else "", "assignee": assignee, "open_key": open_key,
         "opened_at": now, "ack_due_at": due.ack, "onsite_due_at": due.onsite, "at_risk_at": due.at_risk,
+        "resolve_due_at": due.resolve,
         "dispatched_at": now if assignee else None, "event_count": 1, "last_event_at": now,
     }
     row = crud.insert_order_unless_open(session, values=values)

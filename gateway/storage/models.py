@@ -148,6 +148,7 @@ class Order(SQLModel, table=True):
     ack_due_at: datetime | None = _ts()
     onsite_due_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     at_risk_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    resolve_due_at: datetime | None = _ts()  # requests: resolved by (working hours)
     acknowledged_at: datetime | None = _ts()
     dispatched_at: datetime | None = _ts()
     accepted_at: datetime | None = _ts()

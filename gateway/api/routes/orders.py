@@ -7,12 +7,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field
 
-from gateway.api.deps import Allowed, NowDep, RuntimeDep, SessionDep
+from gateway.api.deps import Allowed, NowDep, RuntimeDep, SessionDep, ZoneDep
 from gateway.domain.orders import Action, IllegalTransition
 from gateway.domain.roles import Perm, Role, allowed
 from gateway.services.accounts import Principal
 from gateway.services.dispatch import dispatch, proposals, redispatch_after_reject
 from gateway.services.order_actions import OrderNotFound, act
+from gateway.services.requests import after_action
 from gateway.storage import crud
 from gateway.storage.models import Order
 from gateway.views import order_json, timeline_json
@@ -108,7 +109,7 @@ def dispatch_proposals(order_id: int, session: SessionDep, principal: Reader) ->
 @router.post("/{order_id}/{action}")
 def act_on_order(
     order_id: int, action: Action, body: ActionBody, session: SessionDep, now: NowDep, runtime: RuntimeDep,
-    principal: Reader,
+    principal: Reader, tz: ZoneDep,
 ) -> dict[str, Any]:
     perm = ACTION_PERMS[action]
     if not allowed(principal.role, perm):
@@ -125,6 +126,7 @@ def act_on_order(
                         note=body.note, reason=body.reason)
         if action is Action.REJECT:
             redispatch_after_reject(session, order=order, now=now)
+        after_action(session, order=order, action=action, now=now, tz=tz)
     except OrderNotFound as exc:
         raise HTTPException(404, str(exc)) from exc
     except IllegalTransition as exc:
