@@ -15,7 +15,20 @@ from fastapi.staticfiles import StaticFiles
 from dashboard import STATIC_DIR
 from device_adapters.decoder import MessageDecoder
 from gateway.api.limits import BodySizeLimit
-from gateway.api.routes import auth, channels, devices, live, orders, reports, requests, rota, system, users
+from gateway.api.routes import (
+    auth,
+    channels,
+    devices,
+    grids,
+    live,
+    orders,
+    reports,
+    requests,
+    residents,
+    rota,
+    system,
+    users,
+)
 from gateway.clock import Clock, utc_now
 from gateway.config import Settings
 from gateway.ingest import Ingest
@@ -135,7 +148,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.runtime = runtime
-    for module in (auth, users, orders, requests, devices, rota, reports, channels, system, live):
+    for module in (auth, users, orders, requests, residents, grids, devices, rota, reports, channels, system, live):
         app.include_router(module.router)
     app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="dashboard")
     app.add_middleware(BodySizeLimit, max_body=settings.max_body)
