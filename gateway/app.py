@@ -19,7 +19,9 @@ from gateway.api.routes import (
     auth,
     channels,
     devices,
+    fleet,
     grids,
+    homes,
     live,
     orders,
     reports,
@@ -148,7 +150,8 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.runtime = runtime
-    for module in (auth, users, orders, requests, residents, grids, devices, rota, reports, channels, system, live):
+    for module in (auth, users, orders, requests, residents, grids, homes, fleet, devices, rota, reports, channels,
+                   system, live):
         app.include_router(module.router)
     app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="dashboard")
     app.add_middleware(BodySizeLimit, max_body=settings.max_body)

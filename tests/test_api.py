@@ -14,16 +14,9 @@ from gateway.config import Settings
 from gateway.services.events import apply_events
 from gateway.storage.db import session
 from tests.accounts import bearer, user_token
+from tests.fakes import FakeClock
 
 T0 = datetime(2026, 11, 28, 4, 0, tzinfo=UTC)
-
-
-class FakeClock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture

@@ -19,21 +19,14 @@ from gateway.services.accounts import create_user
 from gateway.services.events import apply_events
 from gateway.storage.db import session
 from tests.accounts import api_token, bearer, user_token
+from tests.fakes import FakeClock
 
 T0 = datetime(2026, 11, 28, 4, 0, tzinfo=UTC)
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(T0)
 
 
 @pytest.fixture

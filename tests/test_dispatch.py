@@ -16,6 +16,7 @@ from gateway.domain.dispatch import Candidate, propose
 from gateway.services.events import apply_events
 from gateway.storage.db import session
 from tests.accounts import bearer, user_token
+from tests.fakes import FakeClock
 
 T0 = datetime(2026, 11, 28, 4, 0, tzinfo=UTC)
 
@@ -53,17 +54,9 @@ def test_exclude_those_who_rejected() -> None:
     assert [p.name for p in propose([c("a"), c("b")], skill="plumbing", grid="", address="", exclude=["a"])] == ["b"]
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(T0)
 
 
 @pytest.fixture

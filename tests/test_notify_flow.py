@@ -20,23 +20,16 @@ from gateway.notify.senders import PahoPublisher
 from gateway.services.events import apply_events
 from gateway.storage.db import session
 from tests.accounts import bearer, user_token
+from tests.fakes import FakeClock
 from tests.http_receiver import Receiver
 from tests.test_notify_channels import subscribe, wait_until
 
 T0 = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)  # a Monday, 10:00 in Asia/Shanghai
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(T0)
 
 
 @pytest.fixture

@@ -24,18 +24,11 @@ from gateway.services.order_actions import act
 from gateway.storage import crud
 from gateway.storage.db import session
 from tests.accounts import bearer, user_token
+from tests.fakes import FakeClock
 
 T0 = datetime(2026, 11, 28, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
 S = timedelta(seconds=1)
 MIN = timedelta(minutes=1)
-
-
-class FakeClock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @dataclass

@@ -18,23 +18,16 @@ from gateway.domain.requests import CATEGORIES, due_times
 from gateway.storage.db import session
 from gateway.storage.models import Home, User
 from tests.accounts import bearer, user_token
+from tests.fakes import FakeClock
 
 SH = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)  # Monday 09:00 in Shanghai
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(T0)
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ from gateway.storage import crud
 from gateway.storage.db import session
 from gateway.storage.models import Device, Home, User
 from tests.accounts import bearer, user_token
+from tests.fakes import FakeClock
 
 T0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 NOTES = "高血压，每日服药；青霉素过敏"
@@ -35,14 +36,6 @@ CONTACTS = [
     {"name": "王小明", "relation": "子女", "phone": "13900000002", "holds_key": False},
     {"name": "李阿姨", "relation": "邻居", "phone": "13700000003", "holds_key": True},
 ]
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def with_people_routes(app: FastAPI) -> FastAPI:
@@ -58,7 +51,7 @@ def with_people_routes(app: FastAPI) -> FastAPI:
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(T0)
 
 
 @pytest.fixture

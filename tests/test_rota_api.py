@@ -17,6 +17,7 @@ from gateway.config import Settings
 from gateway.storage import accounts
 from gateway.storage.db import session
 from tests.accounts import bearer, user_token
+from tests.fakes import FakeClock
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -31,14 +32,6 @@ def z(at: datetime) -> str:
 
 
 T0 = sh(2026, 3, 2, 9)  # a Monday, 09:00 in Shanghai
-
-
-class FakeClock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture

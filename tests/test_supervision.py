@@ -294,3 +294,15 @@ def test_devices_are_not_blamed_for_the_gateways_downtime(engine: Engine) -> Non
     with session(engine) as s:  # silent again since +20 s: raised once its own deadline passes
         assert [e.kind.value for e in poll(s, now=started + timedelta(minutes=31), up_since=started).events] == \
             ["device_offline"]
+
+
+def test_an_offline_finding_does_not_count_as_hearing_from_the_device(engine: Engine) -> None:
+    register(engine, "radar-7", "fall")
+    hear(engine, "radar-7", T0)
+    supervise(engine, T0)
+    supervise(engine, T0 + timedelta(days=6))
+    from gateway.storage.models import DeviceStatus
+
+    with session(engine) as s:
+        status = s.get(DeviceStatus, "radar-7")
+        assert status is not None and status.last_seen == T0 and status.messages == 1

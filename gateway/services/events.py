@@ -24,6 +24,7 @@ from gateway.views import order_json
 # (events held in a receiver's outbox arrive late, and their SLA clock should show it);
 # anything older, or in the future, is taken as received now.
 DEVICE_TIME_WINDOW = timedelta(hours=1)
+GATEWAY_SOURCES = frozenset({"supervision", "inactivity"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +147,8 @@ def apply_events(session: Session, events: list[DeviceEvent], *, now: datetime) 
     status_rows: dict[str, dict[str, Any]] = {}
     alarms: list[tuple[DeviceEvent, OpenOrder | NoteOnOrder]] = []
     for event in events:
-        _status_row(status_rows, event, now)
+        if event.source not in GATEWAY_SOURCES:  # the gateway's own findings are not the device speaking
+            _status_row(status_rows, event, now)
         rule = route(event.kind)
         if rule is not Effect.DEVICE_STATUS:
             alarms.append((event, rule))  # type: ignore[arg-type]

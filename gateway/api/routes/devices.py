@@ -1,31 +1,44 @@
-"""Device registry: create, list, update, bulk CSV import."""
+"""Device registry: create, list, update; CSV import and export; Zigbee2MQTT's device list;
+each device's history.
+
+A device may belong to a home (``home_id``): its ``resident``, ``address`` and ``grid`` are then
+copies of the home's, kept up to date when the home changes (``gateway.api.routes.homes``)."""
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from pydantic import BaseModel, Field, ValidationError
-from starlette.datastructures import UploadFile
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, Response
+from pydantic import BaseModel, BeforeValidator, Field, ValidationError
+from sqlmodel import col, select
 
-from gateway.api.deps import Allowed, NowDep, SessionDep
+from gateway.api.deps import Allowed, NowDep, SessionDep, ZoneDep
+from gateway.api.routes.homes import HOME_ID
 from gateway.clock import iso
 from gateway.domain.roles import Perm
+from gateway.services import fleet
 from gateway.storage import crud
-from gateway.storage.models import Device
+from gateway.storage import fleet as store
+from gateway.storage.models import Device, DeviceStatus, Home
 
 router = APIRouter(prefix="/api/devices", tags=["devices"])
 
 READ = Depends(Allowed(Perm.DEVICES_READ))
 WRITE = Depends(Allowed(Perm.DEVICES_WRITE))
 
-DEVICE_ID = r"^[^\x00-\x1f#+]{1,128}$"  # anything a Zigbee2MQTT friendly name may be, not MQTT wildcards
+DEVICE_ID = fleet.DEVICE_ID  # anything a Zigbee2MQTT friendly name may be, not MQTT wildcards
+
+
+def _none_if_blank(value: Any) -> Any:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+HomeRef = Annotated[Annotated[str, Field(pattern=HOME_ID)] | None, BeforeValidator(_none_if_blank)]
 
 
 class DeviceIn(BaseModel):
     device_id: str = Field(pattern=DEVICE_ID)
+    home_id: HomeRef = Field(default=None, description="its home: resident, address and grid then come from it")
     model: str = Field(default="", max_length=64)
     kind: str = Field(default="", max_length=32)
     resident: str = Field(default="", max_length=128)
@@ -34,6 +47,10 @@ class DeviceIn(BaseModel):
 
 
 class DevicePatch(BaseModel):
+    """Only the fields given change; ``home_id: null`` takes the device out of its home (the
+    copies of resident, address and grid stay until changed)."""
+
+    home_id: HomeRef = None
     model: str | None = Field(default=None, max_length=64)
     kind: str | None = Field(default=None, max_length=32)
     resident: str | None = Field(default=None, max_length=128)
@@ -41,10 +58,10 @@ class DevicePatch(BaseModel):
     grid: str | None = Field(default=None, max_length=64)
 
 
-def device_json(device: Device, session: Any) -> dict[str, Any]:
-    status = crud.get_device_status(session, device_id=device.device_id)
+def device_json(device: Device, status: DeviceStatus | None) -> dict[str, Any]:
     return {
         "device_id": device.device_id,
+        "home_id": device.home_id,
         "model": device.model,
         "kind": device.kind,
         "resident": device.resident,
@@ -55,17 +72,74 @@ def device_json(device: Device, session: Any) -> dict[str, Any]:
         "last_seen": iso(status.last_seen) if status else None,
         "availability": status.availability if status else None,
         "battery": status.battery if status else None,
+        "linkquality": status.linkquality if status else None,
     }
+
+
+def _one(session: Any, device: Device) -> dict[str, Any]:
+    return device_json(device, crud.get_device_status(session, device_id=device.device_id))
+
+
+def _home(session: Any, home_id: str) -> Home:
+    home = session.get(Home, home_id)
+    if home is None:
+        raise HTTPException(422, f"home_id: home {home_id!r} not found")
+    return home
+
+
+def _check_copies(home: Home, given: dict[str, Any]) -> None:
+    """With a home, resident, address and grid are the home's: a different value is an error
+    (it would be overwritten), not silently dropped."""
+    for name in fleet.HOME_COPIES:
+        value = given.get(name)
+        if value and value != getattr(home, name):
+            raise HTTPException(422, f"{name} comes from home {home.home_id!r} ({getattr(home, name)!r}); "
+                                     "change the home, or leave it out")
 
 
 @router.get("", dependencies=[READ])
 def list_devices(
     session: SessionDep,
     grid: str | None = None,
+    home_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[dict[str, Any]]:
-    return [device_json(d, session) for d in crud.list_devices(session, grid=grid, limit=limit, offset=offset)]
+    stmt = select(Device).order_by(col(Device.device_id)).offset(offset).limit(limit)
+    if grid is not None:
+        stmt = stmt.where(Device.grid == grid)
+    if home_id is not None:
+        stmt = stmt.where(Device.home_id == home_id)
+    devices = session.exec(stmt).all()
+    statuses = store.statuses(session, device_ids=[d.device_id for d in devices])
+    return [device_json(d, statuses.get(d.device_id)) for d in devices]
+
+
+CSV_FIELDS = ("device_id", "home_id", "model", "kind", "resident", "address", "grid")
+
+
+@router.get("/export", dependencies=[READ])
+def export_devices(session: SessionDep, now: NowDep, tz: ZoneDep, grid: str | None = None) -> Response:
+    """The registry (of a grid) as CSV, UTF-8 with a BOM; ``POST /api/devices/import`` takes it back."""
+    stmt = select(Device).order_by(col(Device.device_id))
+    if grid is not None:
+        stmt = stmt.where(Device.grid == grid)
+    rows = ([getattr(d, name) for name in CSV_FIELDS] for d in session.exec(stmt))
+    return fleet.csv_response(CSV_FIELDS, rows, f"shewu-devices-{now.astimezone(tz):%Y%m%d}.csv")
+
+
+@router.get("/{device_id:path}/history", dependencies=[READ])
+def device_history(
+    device_id: str,
+    session: SessionDep,
+    now: NowDep,
+    days: Annotated[int, Query(ge=1, le=366)] = 30,
+) -> dict[str, Any]:
+    """Battery, link quality and availability as supervision sampled them (about once an
+    interval), oldest first; the current status is the last point (``current: true``)."""
+    if crud.get_device(session, device_id=device_id) is None:
+        raise HTTPException(404, f"device {device_id!r} not found")
+    return fleet.device_history(session, device_id=device_id, days=days, now=now)
 
 
 @router.get("/{device_id:path}", dependencies=[READ])
@@ -73,16 +147,89 @@ def get_device(device_id: str, session: SessionDep) -> dict[str, Any]:
     device = crud.get_device(session, device_id=device_id)
     if device is None:
         raise HTTPException(404, f"device {device_id!r} not found")
-    return device_json(device, session)
+    return _one(session, device)
 
 
 @router.post("", status_code=201, dependencies=[WRITE])
 def create_device(body: DeviceIn, session: SessionDep, now: NowDep) -> dict[str, Any]:
     if crud.get_device(session, device_id=body.device_id) is not None:
         raise HTTPException(409, f"device {body.device_id!r} already exists")
-    device = crud.save_device(session, device=Device(**body.model_dump(), created_at=now, updated_at=now))
+    device = Device(**body.model_dump(), created_at=now, updated_at=now)
+    if body.home_id:
+        home = _home(session, body.home_id)
+        _check_copies(home, body.model_dump())
+        fleet.copy_from_home(device, home)
+    else:
+        device.home_id = None
+    crud.save_device(session, device=device)
     session.commit()
-    return device_json(device, session)
+    return _one(session, device)
+
+
+@router.post("/import", dependencies=[WRITE])
+async def import_devices(request: Request, session: SessionDep, now: NowDep) -> dict[str, Any]:
+    """CSV with a header (columns as the export writes them; ``device_id`` required, absent
+    columns leave stored values as they are). A row with a ``home_id`` takes resident, address
+    and grid from that home (import the homes first). A bad row is reported by line and skipped."""
+    text = await fleet.upload_text(request)
+    rows = fleet.csv_rows(text, fields=CSV_FIELDS, required=("device_id",))
+    return import_rows(session, rows, now)
+
+
+def import_rows(session: Any, rows: Any, now: Any) -> dict[str, Any]:
+    created = updated = 0
+    errors: list[dict[str, Any]] = []
+    homes: dict[str, Home | None] = {}
+    for line, row in rows:
+        device = crud.get_device(session, device_id=row.get("device_id", ""))
+        stored = {name: getattr(device, name) for name in CSV_FIELDS} if device is not None else {}
+        merged = {**stored, **row}
+        merged["home_id"] = merged.get("home_id") or None
+        try:
+            data = DeviceIn(**merged)
+        except ValidationError as exc:
+            err = exc.errors(include_url=False)[0]
+            where = ".".join(str(p) for p in err["loc"])
+            errors.append({"line": line, "error": f"{where}: {err['msg']}" if where else err["msg"]})
+            continue
+        home = None
+        if data.home_id:
+            if data.home_id not in homes:
+                homes[data.home_id] = session.get(Home, data.home_id)
+            home = homes[data.home_id]
+            if home is None:
+                errors.append({"line": line, "error": f"home_id: home {data.home_id!r} not found"})
+                continue
+        if device is None:
+            device = Device(**data.model_dump(), created_at=now, updated_at=now)
+            created += 1
+        else:
+            for name, value in data.model_dump().items():
+                setattr(device, name, value)
+            device.updated_at = now
+            updated += 1
+        if home is not None:
+            fleet.copy_from_home(device, home)  # the home's copies win over the file's
+        crud.save_device(session, device=device)
+    session.commit()
+    return {"created": created, "updated": updated, "errors": errors}
+
+
+@router.post("/import-z2m", dependencies=[WRITE])
+def import_z2m(
+    session: SessionDep,
+    now: NowDep,
+    entries: Annotated[list[Any], Body(description="the JSON array Zigbee2MQTT publishes, retained, on "
+                                                   "zigbee2mqtt/bridge/devices")],
+) -> dict[str, Any]:
+    """Create or update devices from Zigbee2MQTT's device list: device id = friendly_name,
+    model = definition.model, kind guessed from the model table or the exposes. Answers
+    ``created``, ``updated`` (with ``changes``) and ``skipped`` (with a ``reason``: coordinator,
+    unsupported, interview_incomplete, disabled, invalid_name, duplicate, no_model, unchanged,
+    not_an_object)."""
+    result = fleet.import_z2m(session, entries, now=now)
+    session.commit()
+    return {**result, "counts": {k: len(v) for k, v in result.items()}}
 
 
 @router.patch("/{device_id:path}", dependencies=[WRITE])
@@ -90,57 +237,19 @@ def update_device(device_id: str, body: DevicePatch, session: SessionDep, now: N
     device = crud.get_device(session, device_id=device_id)
     if device is None:
         raise HTTPException(404, f"device {device_id!r} not found")
-    for name, value in body.model_dump(exclude_none=True).items():
+    given = body.model_dump(exclude_unset=True)
+    for name, value in given.items():
+        if value is None and name != "home_id":
+            raise HTTPException(422, f"{name} may not be null")
+    home_id = given.get("home_id", device.home_id)
+    home = _home(session, home_id) if home_id else None
+    if home is not None:
+        _check_copies(home, given)
+    for name, value in given.items():
         setattr(device, name, value)
+    if home is not None:
+        fleet.copy_from_home(device, home)
     device.updated_at = now
     crud.save_device(session, device=device)
     session.commit()
-    return device_json(device, session)
-
-
-CSV_FIELDS = ("device_id", "model", "kind", "resident", "address", "grid")
-
-
-def import_rows(session: Any, text: str, now: Any) -> dict[str, Any]:
-    reader = csv.DictReader(io.StringIO(text))
-    missing = [f for f in ("device_id",) if f not in (reader.fieldnames or [])]
-    if missing:
-        raise HTTPException(422, f"CSV header must include {', '.join(CSV_FIELDS)}; missing: {', '.join(missing)}")
-    created = updated = 0
-    errors: list[dict[str, Any]] = []
-    for line, row in enumerate(reader, start=2):
-        try:
-            data = DeviceIn(**{k: (row.get(k) or "").strip() for k in CSV_FIELDS})
-        except ValidationError as exc:
-            errors.append({"line": line, "error": exc.errors(include_url=False)[0]["msg"]})
-            continue
-        device = crud.get_device(session, device_id=data.device_id)
-        if device is None:
-            crud.save_device(session, device=Device(**data.model_dump(), created_at=now, updated_at=now))
-            created += 1
-        else:
-            for name, value in data.model_dump().items():
-                setattr(device, name, value)
-            device.updated_at = now
-            crud.save_device(session, device=device)
-            updated += 1
-    session.commit()
-    return {"created": created, "updated": updated, "errors": errors}
-
-
-@router.post("/import", dependencies=[WRITE])
-async def import_devices(request: Request, session: SessionDep, now: NowDep) -> dict[str, Any]:
-    ctype = request.headers.get("content-type", "")
-    if ctype.startswith("multipart/form-data"):
-        form = await request.form()
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise HTTPException(422, "multipart upload needs a 'file' field")
-        raw = await upload.read()
-    else:
-        raw = await request.body()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise HTTPException(422, "CSV must be UTF-8") from exc
-    return import_rows(session, text, now)
+    return _one(session, device)
