@@ -17,6 +17,7 @@ from device_adapters.decoder import MessageDecoder
 from gateway.api.limits import BodySizeLimit
 from gateway.api.routes import (
     auth,
+    care,
     channels,
     devices,
     fleet,
@@ -150,8 +151,8 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.runtime = runtime
-    for module in (auth, users, orders, requests, residents, grids, homes, fleet, devices, rota, reports, channels,
-                   system, live):
+    for module in (auth, users, orders, requests, residents, grids, care, homes, fleet, devices, rota, reports,
+                   channels, system, live):
         app.include_router(module.router)
     app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="dashboard")
     app.add_middleware(BodySizeLimit, max_body=settings.max_body)

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.clock import Clock
+from gateway.services.care import generate_due
 from gateway.services.dispatch import OnAssigned
 from gateway.services.escalation import Fired, OnStep, fire_due
 from gateway.services.events import live_changes
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 
 BATCH = 200
 SUPERVISION_BATCH = 2000
-INACTIVITY_EVERY = timedelta(minutes=1)  # homes are checked for silence about once a minute
+INACTIVITY_EVERY = timedelta(minutes=1)  # homes checked for silence, care plans for visits due: once a minute
 
 
 class Scheduler:
@@ -82,6 +83,8 @@ class Scheduler:
                 if self._inactivity_at is None or now - self._inactivity_at >= INACTIVITY_EVERY:
                     self._inactivity_at = now
                     changes += watch_homes(s, now=now, tz=self._zone).changes
+                    care = generate_due(s, now=now, tz=self._zone, on_assigned=self._on_assigned)
+                    changes += care.changes
                 live = live_changes(s, changes, now) if changes else []
                 s.commit()
         except SQLAlchemyError as exc:

@@ -100,6 +100,15 @@ REQUEST = (
 REQUEST_KINDS = ("repair_plumbing", "repair_electrical", "repair_appliance", "repair_door_lock", "mediation",
                  "elderly_care", "cleaning", "other")
 
+# Care visits (银龄关爱, gateway.domain.care): a visit neither done nor recorded as missed by its
+# due time plus the grace (the order's ``resolve_due_at``) is told to the duty leader and the
+# dispatchers on duty. ``after`` is not used.
+CARE = (
+    Step("care_overdue", timedelta(0), Until.RESOLVED, (Audience.DUTY_LEADER, Audience.DISPATCHER), breach=True,
+         due_field="resolve_due_at"),
+)
+CARE_KINDS = ("weekly_visit", "monthly_activity", "quarterly_clinic", "yearly_survey")
+
 LADDERS: dict[str, tuple[Step, ...]] = {
     "sos": P1,
     "fall": P1,
@@ -110,6 +119,7 @@ LADDERS: dict[str, tuple[Step, ...]] = {
     "power_lost": MAINTENANCE,
     "wellbeing": WELLBEING,
     **{kind: REQUEST for kind in REQUEST_KINDS},
+    **{kind: CARE for kind in CARE_KINDS},
 }
 
 # A device that protects a resident (SOS button, fall radar) offline or without power: the order

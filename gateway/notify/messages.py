@@ -187,10 +187,13 @@ def takes(channel_audiences: Iterable[str], notice_audiences: Iterable[str]) -> 
 
 KIND_LABELS = {"sos": "SOS", "fall": "跌倒 fall", "leak": "漏水 leak", "battery_low": "低电量 battery",
                "tamper": "防拆 tamper", "offline": "设备离线 device offline", "power_lost": "停电 power lost",
-               "wellbeing": "无活动 no activity"}
+               "wellbeing": "无活动 no activity", "weekly_visit": "每周探访 weekly visit",
+               "monthly_activity": "每月活动 monthly activity", "quarterly_clinic": "每季义诊 quarterly clinic",
+               "yearly_survey": "适老化评估 home adaptation survey"}
 STEP_PHRASES = {  # step name → (English, Chinese); {en}/{zh} is how long since the order opened
     "raised": ("new alarm, acknowledge it", "新警报,请确认"),
     "opened": ("new ticket, dispatch it", "新工单,请派单"),
+    "care_overdue": ("care visit not done or recorded by its due day", "关爱服务逾期未完成"),
     "silent": ("no activity at home for hours: go and look", "家中长时间无活动,请上门查看"),
     "unprotected": ("alarm device offline: resident unprotected", "报警设备离线,老人无保护"),
     "unprotected_dispatch_overdue": ("alarm device still offline, nobody dispatched after {en}",

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
 from gateway.notify import models as notify_models  # noqa: F401  (registers the tables)
-from gateway.storage import models, people_models, rota_models  # noqa: F401
+from gateway.storage import care_models, models, people_models, rota_models  # noqa: F401
 
 
 def normalize_url(url: str) -> str:
