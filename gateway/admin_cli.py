@@ -48,7 +48,7 @@ def user_add(args: argparse.Namespace) -> int:
     with session(engine) as s:
         create_user(s, name=args.name, role=args.role, password=_password(args), now=utc_now(),
                     display_name=args.display_name or "", team=args.team or "", grid=args.grid or "",
-                    building=args.building or "", phone=args.phone or "",
+                    building=args.building or "", phone=args.phone or "", home_id=args.home or None,
                     skills=skills)
         s.commit()
     print(f"user {args.name} ({args.role}) created")
@@ -125,6 +125,7 @@ def configure_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[
     add.add_argument("--grid")
     add.add_argument("--building", help="e.g. 3栋: the start of the addresses in this person's building")
     add.add_argument("--phone")
+    add.add_argument("--home", help="a resident's home id (for filing requests)")
     passwd = user_sub.add_parser("passwd", help="set a user's password (signs them out everywhere)")
     passwd.add_argument("name")
     for p in (add, passwd):

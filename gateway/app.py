@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from dashboard import STATIC_DIR
 from device_adapters.decoder import MessageDecoder
+from gateway import photos
 from gateway.api.limits import BodySizeLimit
 from gateway.api.routes import (
     auth,
@@ -155,5 +156,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
                    channels, system, live):
         app.include_router(module.router)
     app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="dashboard")
-    app.add_middleware(BodySizeLimit, max_body=settings.max_body)
+    # photos may be larger than the API's other bodies (gateway.photos checks them again)
+    app.add_middleware(BodySizeLimit, max_body=settings.max_body,
+                       larger={"/api/requests/photos": photos.MAX_BYTES + 64 * 1024})
     return app

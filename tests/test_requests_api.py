@@ -192,3 +192,23 @@ def test_who_may_file_and_see(client: TestClient) -> None:
     assert r.status_code == 422
     r = client.post(f"/api/requests/{oid}/confirm", json={"rating": 4}, headers=h(client, "granny"))
     assert r.status_code == 409  # not resolved yet
+
+
+def test_a_resident_found_through_their_record_a_big_photo_and_resume(client: TestClient) -> None:
+    engine = client.app.state.runtime.engine  # type: ignore[attr-defined]
+    zhao = bearer(user_token(engine, "zhao", "resident"))
+    r = client.post("/api/residents", json={"name": "赵大爷", "home_id": "5-1-201", "user": "zhao"},
+                    headers=h(client, "duty"))
+    assert r.status_code == 201, r.text
+    big = PNG + b"\x00" * (2 * 1024 * 1024)  # over the API's 1 MiB bodies, under the 5 MB photo limit
+    r = client.post("/api/requests/photos", content=big, headers={**zhao, "content-type": "image/png"})
+    assert r.status_code == 201, r.text
+    r = client.post("/api/requests", json={"category": "repair_electrical", "description": "灯不亮",
+                                           "photo": r.json()["photo"]}, headers=zhao)
+    assert r.status_code == 201 and r.json()["home_id"] == "5-1-201"
+    oid = r.json()["order_id"]
+    client.post(f"/api/orders/{oid}/dispatch", json={"technician": "wang"}, headers=h(client, "duty"))
+    client.post(f"/api/orders/{oid}/accept", json={}, headers=h(client, "wang"))
+    client.post(f"/api/orders/{oid}/third_party", json={"reason": "厂家"}, headers=h(client, "wang"))
+    resumed = client.post(f"/api/orders/{oid}/resume", json={}, headers=h(client, "wang")).json()
+    assert resumed["status"] == "on_site" and resumed["arrived_at"] is not None

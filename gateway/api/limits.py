@@ -13,12 +13,18 @@ class BodyTooLarge(Exception):
 
 
 class BodySizeLimit:
-    def __init__(self, app: Any, max_body: int) -> None:
-        self.app = app
-        self.max_body = max_body
+    """``larger``: path prefixes allowed a bigger body (photo uploads), with their limits."""
 
-    async def _reject(self, send: Any) -> None:
-        body = json.dumps({"detail": f"request body over {self.max_body} bytes"}).encode()
+    def __init__(self, app: Any, max_body: int, larger: dict[str, int] | None = None) -> None:
+        self.app = app
+        self.default = max_body
+        self.larger = larger or {}
+
+    def limit_for(self, path: str) -> int:
+        return next((n for prefix, n in self.larger.items() if path.startswith(prefix)), self.default)
+
+    async def _reject(self, send: Any, limit: int) -> None:
+        body = json.dumps({"detail": f"request body over {limit} bytes"}).encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
@@ -27,9 +33,10 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limit_for(scope.get("path", ""))
         for name, value in scope.get("headers", []):
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_body:
-                await self._reject(send)
+            if name == b"content-length" and value.isdigit() and int(value) > limit:
+                await self._reject(send, limit)
                 return
         seen = 0
         started = False
@@ -39,7 +46,7 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_body:
+                if seen > limit:
                     raise BodyTooLarge
             return message
 
@@ -53,4 +60,4 @@ class BodySizeLimit:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge:
             if not started:
-                await self._reject(send)
+                await self._reject(send, limit)

@@ -261,6 +261,9 @@ def apply_action(
             data["reason"] = reason or ""
         case Action.THIRD_PARTY:
             data["party"] = reason or ""
+        case Action.RESUME:
+            if new.arrived_at is None:  # handed over before arriving: the work goes on at the home now
+                new.arrived_at = now
         case Action.CONFIRM:
             new.closed_at = now
         case Action.REOPEN:

@@ -38,8 +38,8 @@ class Watched:
 
 
 def _watched_homes(session: Session) -> list[Any]:
-    """Each watched home with its latest activity and the sensor that reported activity most
-    recently (the device the wellbeing order is raised on)."""
+    """Each watched home with its latest activity and one of its activity sensors (the lowest id,
+    so that repeats land on the same order: the device the wellbeing order is raised on)."""
     latest = (
         sa.select(_DEV.c.home_id, sa.func.max(_STATUS.c.last_activity_at).label("last_activity"),
                   sa.func.min(_DEV.c.device_id).label("sensor"))

@@ -21,6 +21,7 @@ from gateway.services.order_actions import OrderNotFound, act
 from gateway.services.requests import RequestError, confirm, file_request, requests_for
 from gateway.storage import accounts, crud
 from gateway.storage.models import Home, Order, ServiceRequest
+from gateway.storage.people_models import Resident
 from gateway.views import order_json
 
 router = APIRouter(prefix="/api/requests", tags=["requests"])
@@ -59,10 +60,18 @@ def request_json(r: ServiceRequest, order: Order | Any, now: Any) -> dict[str, A
     }
 
 
+def resident_home(session: Any, name: str) -> str | None:
+    """A resident's home: their account's, else the resident record linked to their login."""
+    user = accounts.get_user(session, name=name)
+    if user is not None and user.home_id:
+        return user.home_id
+    record = session.exec(select(Resident).where(Resident.user == name)).first()
+    return record.home_id if record is not None else None
+
+
 def _home_of(session: Any, principal: Principal, home_id: str | None) -> Home:
     if principal.role is Role.RESIDENT:
-        user = accounts.get_user(session, name=principal.name)
-        home_id = user.home_id if user else None
+        home_id = resident_home(session, principal.name)
         if not home_id:
             raise HTTPException(409, "your account is not linked to a home; ask the community office")
     if not home_id:
@@ -81,8 +90,8 @@ def _may_see(session: Any, principal: Principal, order: Order) -> bool:
     if principal.role is Role.GRID_WORKER:
         return bool(principal.grid) and order.grid == principal.grid
     if principal.role is Role.RESIDENT:
-        user = accounts.get_user(session, name=principal.name)
-        return user is not None and user.home_id is not None and order.home_id == user.home_id
+        home = resident_home(session, principal.name)
+        return home is not None and order.home_id == home
     return order.assignee == principal.name  # a technician: their own
 
 
@@ -145,10 +154,10 @@ def file(body: RequestIn, session: SessionDep, now: NowDep, tz: ZoneDep, runtime
 def list_requests(session: SessionDep, now: NowDep, principal: PrincipalDep,
                   limit: int = 200) -> list[dict[str, Any]]:
     if principal.role is Role.RESIDENT:
-        user = accounts.get_user(session, name=principal.name)
-        if user is None or not user.home_id:
+        home = resident_home(session, principal.name)
+        if home is None:
             return []
-        rows = requests_for(session, home_ids={user.home_id}, limit=limit)
+        rows = requests_for(session, home_ids={home}, limit=limit)
     elif principal.role is Role.GRID_WORKER:
         if not principal.grid:
             raise HTTPException(403, "no grid is assigned to you; ask an admin")

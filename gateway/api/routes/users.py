@@ -39,6 +39,7 @@ class UserIn(BaseModel):
     grid: str = Field(default="", max_length=64)
     building: str = Field(default="", max_length=64)
     phone: str = Field(default="", max_length=32)
+    home_id: str | None = Field(default=None, max_length=64, description="a resident's home")
     status: Status = "available"
 
 
@@ -51,6 +52,7 @@ class UserPatch(BaseModel):
     grid: str | None = Field(default=None, max_length=64)
     building: str | None = Field(default=None, max_length=64)
     phone: str | None = Field(default=None, max_length=32)
+    home_id: str | None = Field(default=None, max_length=64)
     status: Status | None = None
     active: bool | None = None
 
@@ -73,7 +75,7 @@ def user_json(user: User, load: int | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {
         "name": user.name, "display_name": user.display_name, "role": user.role, "team": user.team,
         "skills": list(user.skills or ()), "grid": user.grid, "building": user.building, "phone": user.phone,
-        "status": user.status, "active": user.active, "created_at": iso(user.created_at),
+        "status": user.status, "active": user.active, "created_at": iso(user.created_at), "home_id": user.home_id,
     }
     if load is not None:
         out["load"] = load
@@ -92,7 +94,7 @@ def add_user(body: UserIn, session: SessionDep, now: NowDep, _: UsersWrite) -> d
         user = create_user(session, name=body.name, role=body.role.value, password=body.password, now=now,
                            display_name=body.display_name, team=body.team,
                            skills=[s.value for s in body.skills], grid=body.grid, building=body.building,
-                           phone=body.phone, status=body.status)
+                           phone=body.phone, status=body.status, home_id=body.home_id)
     except AccountError as exc:
         raise HTTPException(409 if "exists" in str(exc) else 422, str(exc)) from exc
     session.commit()
