@@ -24,7 +24,9 @@ from gateway.api.routes import (
     fleet,
     grids,
     homes,
+    lists,
     live,
+    open311,
     orders,
     reports,
     requests,
@@ -153,7 +155,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     )
     app.state.runtime = runtime
     for module in (auth, users, orders, requests, residents, grids, care, homes, fleet, devices, rota, reports,
-                   channels, system, live):
+                   lists, open311, channels, system, live):
         app.include_router(module.router)
     app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="dashboard")
     # photos may be larger than the API's other bodies (gateway.photos checks them again)

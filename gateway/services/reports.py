@@ -81,7 +81,7 @@ def _order_in(row: Any) -> OrderIn:
                    onsite_due_at=row.onsite_due_at, cancelled_at=row.cancelled_at, cancel_reason=row.cancel_reason)
 
 
-def _entries(session: Session, order_ids: Any) -> list[Entry]:
+def timeline_entries(session: Session, order_ids: Any) -> list[Entry]:
     stmt = (
         sa.select(_TIMELINE.c.id, _TIMELINE.c.order_id, _TIMELINE.c.at, _TIMELINE.c.actor, _TIMELINE.c.action,
                   _TIMELINE.c.note, _TIMELINE.c.data)
@@ -96,7 +96,7 @@ def response_report(session: Session, *, filters: Filters, now: datetime, tz: tz
     where = _where(filters)
     orders = [_order_in(r) for r in session.connection().execute(_order_query(where))]
     ids = sa.select(_ORDERS.c.id).where(*where).scalar_subquery()
-    entries = _entries(session, ids) if orders else []
+    entries = timeline_entries(session, ids) if orders else []
     return build_report(orders, entries, now=now, tz=tz, period_from=filters.period_from,
                         period_to=filters.period_to)
 
@@ -105,7 +105,7 @@ def order_report(session: Session, *, order_id: int, now: datetime, tz: tzinfo) 
     row = session.connection().execute(_order_query([_ORDERS.c.id == order_id])).first()
     if row is None:
         raise OrderNotFound(f"order {order_id} not found")
-    return order_times(_order_in(row), _entries(session, [order_id]), now=now, tz=tz)
+    return order_times(_order_in(row), timeline_entries(session, [order_id]), now=now, tz=tz)
 
 
 def set_breach_reason(session: Session, *, order_id: int, reason: str, note: str | None, actor: str,
