@@ -385,17 +385,17 @@ def test_a_technician_on_the_board_is_sent_to_their_own_page(gateway_server: Gat
     expect(page).to_have_url(re.compile(r"/tech\.html$"))
 
 
-def test_a_resident_is_told_there_is_no_page_here(gateway_server: GatewayProcess, page: Any) -> None:
+def test_a_resident_goes_to_the_request_page_not_the_board(gateway_server: GatewayProcess, page: Any) -> None:
     resident = create_user(gateway_server, unique("granny"), "resident")
     page.goto(f"{gateway_server.base_url}/login.html?next=/")
     page.fill("#login-name", resident)
     page.fill("#login-password", "correct-horse-battery")
     page.click("#login-submit")
-    expect(page.locator("#login-error")).to_have_text("此账号（居民）在这里没有可用的页面。")
-    expect(page).to_have_url(re.compile(r"/login\.html"))
-    # Going to the board anyway: no orders, a plain refusal, no redirect loop.
+    expect(page).to_have_url(f"{gateway_server.base_url}/request.html")
+    # Going to the board anyway: no orders, a plain refusal with a way back, no redirect loop.
     page.goto(f"{gateway_server.base_url}/")
     expect(page.locator("#forbidden-text")).to_have_text("您的账号（居民）不能查看值班看板。")
+    expect(page.locator("#forbidden-link")).to_have_attribute("href", "/request.html")
     expect(page).to_have_url(f"{gateway_server.base_url}/")
 
 

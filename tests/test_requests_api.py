@@ -212,3 +212,12 @@ def test_a_resident_found_through_their_record_a_big_photo_and_resume(client: Te
     client.post(f"/api/orders/{oid}/third_party", json={"reason": "厂家"}, headers=h(client, "wang"))
     resumed = client.post(f"/api/orders/{oid}/resume", json={}, headers=h(client, "wang")).json()
     assert resumed["status"] == "on_site" and resumed["arrived_at"] is not None
+
+
+def test_residents_see_the_latest_note(client: TestClient) -> None:
+    oid = file(client)["order_id"]
+    for action, who, body in (("dispatch", "duty", {"technician": "wang"}), ("arrive", "wang", {}),
+                              ("resolve", "wang", {"note": "换了阀芯"})):
+        client.post(f"/api/orders/{oid}/{action}", json=body, headers=h(client, who))
+    [mine] = client.get("/api/requests", headers=h(client, "granny")).json()
+    assert mine["last_note"]["note"] == "换了阀芯" and mine["last_note"]["action"] == "resolve"

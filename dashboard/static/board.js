@@ -5,6 +5,11 @@
  *   - `POST api/orders/{id}/{action}` for the buttons (the server records who did it);
  *   - `GET api/orders/{id}/proposals` and `GET api/users?role=technician` for the dispatch picker;
  *   - `GET api/oncall` for the on-call panel (every 60 s and on reconnect);
+ *   - residents' requests (category "request"): `GET api/requests` for what was asked (the
+ *     description, preferred time, photo), and `GET api/orders?status=resolved` on every
+ *     snapshot, for the resolved requests still waiting for the resident's confirmation (the
+ *     live snapshot holds active orders only; these stay on the board until confirmed or closed);
+ *   - `GET api/orders/{id}` for the party an order waits for (status "third_party");
  *   - `GET api/auth/me` for the user shown in the header.
  * Not signed in (401, or the live feed closing with 4401): off to login.html?next=/.
  * Countdowns tick locally every second from the orders' due times, corrected by the offset
@@ -28,7 +33,7 @@
 
   // ---- constants -------------------------------------------------------------------------
 
-  var TERMINAL = { resolved: true, closed: true, cancelled: true };
+  var TERMINAL = { resolved: true, closed: true, cancelled: true, missed: true };
   var PRIORITY_RANK = { P1: 0, P2: 1, P3: 2 };
   var KNOWN_KINDS = { sos: true, fall: true, leak: true, battery_low: true, tamper: true };
   // The at-risk mark, when the server has not flagged it yet: the last third of the on-site
@@ -56,11 +61,36 @@
     en_route: ["arrive", "cancel"],
     on_site: ["resolve", "cancel"]
   };
+  // Residents' requests: a ticket that may wait for a third party, and that stays on the board
+  // once resolved until the resident confirms it (or the office closes it).
+  var REQUEST_ACTIONS = {
+    "new": ["dispatch", "cancel"],
+    dispatched: ["arrive", "dispatch", "cancel"],
+    accepted: ["arrive", "dispatch", "cancel"],
+    en_route: ["arrive", "cancel"],
+    on_site: ["resolve", "third_party", "cancel"],
+    third_party: ["resume", "resolve", "cancel"],
+    resolved: ["close"]
+  };
+  // Care visits: generated already assigned (to the grid worker); done, or missed with a reason.
+  var CARE_ACTIONS = {
+    "new": ["dispatch", "miss", "cancel"],
+    dispatched: ["arrive", "dispatch", "miss", "cancel"],
+    accepted: ["arrive", "dispatch", "miss", "cancel"],
+    en_route: ["arrive", "miss", "cancel"],
+    on_site: ["resolve", "miss", "cancel"]
+  };
+  var ACTIONS_BY_CATEGORY = { emergency: EMERGENCY_ACTIONS, request: REQUEST_ACTIONS, care: CARE_ACTIONS };
+  var CATEGORY_TAGS = { request: true, care: true, wellbeing: true };
   // Actions that ask for more than one click; the others go straight to the server.
+  // reason: "reason" (why), "party" (who is to deal with it); hint: a line under the title.
   var DIALOG_FIELDS = {
     dispatch: { technician: true, reason: false },
-    cancel: { technician: false, reason: true },
-    resolve: { technician: false, reason: false }
+    cancel: { technician: false, reason: "reason" },
+    resolve: { technician: false, reason: false },
+    miss: { technician: false, reason: "reason", placeholder: "dialog.missPlaceholder" },
+    third_party: { technician: false, reason: "party", placeholder: "dialog.partyPlaceholder" },
+    close: { technician: false, reason: false, hint: "dialog.closeHint" }
   };
 
   // ---- state -----------------------------------------------------------------------------
@@ -79,6 +109,14 @@
     oncallError: null,   // text of the last failure, or null
     oncallTimer: null,
     refreshing: new Set(), // order ids being re-read after an escalation
+    workers: new Map(),  // grid workers by name (care visits are theirs)
+    requests: new Map(), // order id -> the residents' filings on it (GET api/requests)
+    requestsAt: 0,
+    requestsTimer: null,
+    requestsLoading: false,
+    requestsAgain: false,
+    parties: new Map(),  // order id -> {stamp, party} for orders waiting for a third party
+    gone: new Set(),     // ids the live feed took off the board (a late read must not bring them back)
     dialog: null         // {id, action, order, candidates} while the action dialog is open
   };
 
@@ -106,16 +144,24 @@
 
   /** A user name as people know it: "李师傅 (li)" when the display name differs. */
   function personLabel(name) {
-    var p = state.people.get(name);
+    var p = state.people.get(name) || state.workers.get(name);
     if (p && p.display_name && p.display_name !== name) return p.display_name + " (" + name + ")";
     return String(name);
   }
 
   function canAct() { return !!(state.me && S.OFFICE_ROLES[state.me.role]); }
 
+  /** Does this order leave the board? Over, or resolved (except residents' requests, which
+   * wait on the board for the resident's confirmation). */
+  function offBoard(o) {
+    return TERMINAL[o.status] === true && !(o.status === "resolved" && o.category === "request");
+  }
+
+  function awaitingConfirmation(o) { return o.category === "request" && o.status === "resolved"; }
+
   function actionsFor(o) {
     if (!canAct()) return [];
-    var table = o.category === "emergency" ? EMERGENCY_ACTIONS : TICKET_ACTIONS;
+    var table = ACTIONS_BY_CATEGORY[o.category] || TICKET_ACTIONS;
     return table[o.status] || (TERMINAL[o.status] ? [] : ["cancel"]);
   }
 
@@ -160,6 +206,8 @@
   }
 
   function compareOrders(a, b) {
+    var wa = awaitingConfirmation(a) ? 1 : 0, wb = awaitingConfirmation(b) ? 1 : 0;
+    if (wa !== wb) return wa - wb; // done and waiting for the resident: after everything still to do
     var pa = PRIORITY_RANK[a.priority], pb = PRIORITY_RANK[b.priority];
     pa = pa === undefined ? 9 : pa;
     pb = pb === undefined ? 9 : pb;
@@ -181,17 +229,27 @@
     li.dataset.orderId = String(o.id);
     li.dataset.status = String(o.status);
     li.dataset.priority = String(o.priority);
+    li.dataset.category = String(o.category || "");
     li.classList.add("prio-" + (PRIORITY_RANK[o.priority] === undefined ? "x" : o.priority));
+    if (CATEGORY_TAGS[o.category]) li.classList.add("cat-" + o.category);
+    if (awaitingConfirmation(o)) li.classList.add("awaiting");
     if (entry.flashUntil > Date.now()) li.classList.add("flash");
 
     // Head: kind, priority, status, repeats, tags, id.
     var head = el("div", "card-head");
-    var kind = el("span", "kind kind-" + (KNOWN_KINDS[o.kind] ? o.kind : "unknown"));
-    kind.appendChild(S.icon(o.kind));
+    var kindClass = KNOWN_KINDS[o.kind] ? o.kind : CATEGORY_TAGS[o.category] ? o.category : "unknown";
+    var kind = el("span", "kind kind-" + kindClass);
+    kind.appendChild(S.iconFor ? S.iconFor(o.kind) : S.icon(o.kind));
     kind.appendChild(el("span", "kind-label", kindLabel(o)));
     head.appendChild(kind);
+    if (CATEGORY_TAGS[o.category]) {
+      var cat = el("span", "badge cat cat-tag-" + o.category, I18N.tOr("category." + o.category, String(o.category)));
+      cat.dataset.role = "category";
+      head.appendChild(cat);
+    }
     head.appendChild(el("span", "badge prio", priorityLabel(o.priority)));
-    var status = el("span", "badge status status-" + String(o.status).replace(/[^a-z_]/g, ""), statusLabel(o.status));
+    var status = el("span", "badge status status-" + String(o.status).replace(/[^a-z_]/g, ""),
+                    awaitingConfirmation(o) ? t("status.awaitingConfirm") : statusLabel(o.status));
     status.dataset.role = "status";
     head.appendChild(status);
     if (o.event_count > 1) {
@@ -233,12 +291,26 @@
       meta.appendChild(wrap);
       return dd;
     }
-    metaItem("field.device", o.device_id || t("field.none"), "device", "is-mono");
+    if (o.device_id || !CATEGORY_TAGS[o.category]) metaItem("field.device", o.device_id || t("field.none"), "device", "is-mono");
     var assignee = metaItem("field.assignee", o.assignee ? personLabel(o.assignee) : t("field.unassigned"), "assignee",
                             o.assignee ? "" : "is-muted");
     if (o.assignee) assignee.dataset.name = String(o.assignee);
     metaItem("field.opened", fmtOpened(parseTime(o.opened_at), serverNow()), "opened", "is-mono");
     metaItem("field.events", String(o.event_count || 1), "events", "is-mono");
+    if (o.status === "third_party") {
+      entry.partyEl = metaItem("field.party", partyText(o), "party", "is-party");
+      loadParty(entry);
+    } else {
+      entry.partyEl = null;
+    }
+
+    // What the resident asked for (residents' requests): filled from GET api/requests.
+    entry.requestEl = null;
+    if (o.category === "request") {
+      entry.requestEl = el("div", "request-info");
+      entry.requestEl.dataset.role = "request";
+      renderRequestInfo(entry);
+    }
 
     // The escalation ladder: the step reached, and the next one with its time (ticking).
     var ladder = el("div", "ladder");
@@ -266,6 +338,7 @@
     info.appendChild(head);
     info.appendChild(who);
     info.appendChild(meta);
+    if (entry.requestEl) info.appendChild(entry.requestEl);
     info.appendChild(ladder);
 
     // Countdowns (texts filled by tickCard).
@@ -315,7 +388,22 @@
     li.classList.toggle("on-site", d.onSite);
     if (li.classList.contains("flash") && entry.flashUntil <= Date.now()) li.classList.remove("flash");
 
-    if (d.onSite) {
+    var resolveDue = parseTime(o.resolve_due_at);
+    var resolveLate = false;
+    if (awaitingConfirmation(o)) {
+      var resolvedAt = parseTime(o.resolved_at);
+      setText(entry.clockLabel, t("clock.resolvedAt"));
+      setText(entry.countdown, resolvedAt !== null ? S.fmtWhen(resolvedAt, now) : "✓");
+      setText(entry.riskTag, t("clock.awaitConfirm"));
+    } else if (o.status === "third_party" && resolveDue !== null) {
+      // Waiting for a third party: the resolution clock runs on.
+      var resolveLeft = (resolveDue - now) / 1000;
+      resolveLate = resolveLeft <= 0;
+      setText(entry.clockLabel, t(resolveLate ? "clock.resolveLate" : "clock.resolve"));
+      setText(entry.countdown, resolveLate ? t("clock.late", { time: fmtDuration(Math.floor(-resolveLeft)) })
+                                           : fmtDuration(Math.ceil(resolveLeft)));
+      setText(entry.riskTag, statusLabel("third_party"));
+    } else if (d.onSite) {
       setText(entry.clockLabel, statusLabel("on_site"));
       setText(entry.countdown, d.arrived !== null ? fmtClock(d.arrived) : "✓");
       setText(entry.riskTag, d.arrivedLate !== null ? t("clock.arrivedLate", { time: fmtDuration(d.arrivedLate) }) : "");
@@ -324,7 +412,7 @@
       setText(entry.countdown, t("field.none"));
       setText(entry.riskTag, "");
     } else if (d.onsiteRemaining > 0) {
-      setText(entry.clockLabel, t("clock.onsite"));
+      setText(entry.clockLabel, t(o.category === "care" ? "clock.dueBy" : "clock.onsite"));
       setText(entry.countdown, fmtDuration(Math.ceil(d.onsiteRemaining)));
       setText(entry.riskTag, d.atRisk ? t("clock.atRisk") : "");
     } else {
@@ -332,7 +420,8 @@
       setText(entry.countdown, t("clock.late", { time: fmtDuration(Math.floor(-d.onsiteRemaining)) }));
       setText(entry.riskTag, "");
     }
-    entry.countdown.classList.toggle("late", !d.onSite && d.onsiteRemaining !== null && d.onsiteRemaining <= 0);
+    entry.countdown.classList.toggle("late", resolveLate ||
+      (!d.onSite && d.onsiteRemaining !== null && d.onsiteRemaining <= 0));
 
     if (d.ackRemaining === null) {
       setText(entry.ackLine, "");
@@ -409,6 +498,7 @@
     var counts = { P1: 0, P2: 0, P3: 0 };
     var breached = 0;
     state.orders.forEach(function (entry) {
+      if (awaitingConfirmation(entry.order)) return; // done; only the resident's word is missing
       if (counts[entry.order.priority] !== undefined) counts[entry.order.priority] += 1;
       if (entry.derived && entry.derived.breached) breached += 1;
     });
@@ -444,7 +534,10 @@
     renderMe();
     if (before !== state.me.role) {
       renderAll();
-      if (canAct()) loadPeople();
+      if (canAct()) {
+        loadPeople();
+        loadWorkers();
+      }
     }
   }
 
@@ -463,11 +556,38 @@
     els.forbidden.hidden = false;
     var role = state.me ? roleLabel(state.me.role) : "";
     setText(els.forbiddenText, t("auth.forbidden", { role: role }));
+    renderForbiddenLink();
     els.orders.textContent = "";
     state.orders.clear();
     updateEmpty();
     updateSummary();
     renderMe();
+  }
+
+  /** A resident who came to the board: their page is the requests page. */
+  function renderForbiddenLink() {
+    var link = document.getElementById("forbidden-link");
+    var resident = !!(state.me && state.me.role === "resident");
+    if (!resident) { if (link) link.hidden = true; return; }
+    if (!link) {
+      link = el("a", "forbidden-link");
+      link.id = "forbidden-link";
+      link.href = "/request.html";
+      els.forbidden.appendChild(link);
+    }
+    link.hidden = false;
+    setText(link, t("auth.goRequest"));
+  }
+
+  /** Grid workers by name: care visits are sent to them (the picker of a care visit). */
+  function loadWorkers() {
+    return S.api("/api/users?role=grid_worker").then(function (r) {
+      if (!r.ok || !Array.isArray(r.data)) return r;
+      state.workers = new Map();
+      r.data.forEach(function (u) { if (u && u.name) state.workers.set(String(u.name), u); });
+      refreshAssignees();
+      return r;
+    });
   }
 
   /** Technicians by name (display names on the cards, the picker's list). */
@@ -617,16 +737,26 @@
   function applyOrder(order, event) {
     if (!order || order.id === undefined || order.id === null) return;
     if (order.clock && order.clock.now) noteServerTime(order.clock.now);
-    if (TERMINAL[order.status]) {
+    if (offBoard(order)) {
+      noteGone(order.id);
       removeOrder(order.id);
     } else {
-      var known = state.orders.has(order.id);
+      state.gone.delete(order.id);
+      var known = state.orders.get(order.id);
       var alert = !known && (event === "opened" || state.hadSnapshot);
-      var isNew = upsert(order, { alert: alert });
+      if (order.category === "request" && (!known || known.order.event_count !== order.event_count)) {
+        loadRequests(); // a new request, or another filing joined it: read what was asked
+      }
+      var isNew = upsert(order, { alert: alert && !awaitingConfirmation(order) });
       if (isNew && alert && order.priority === "P1") alertNewP1();
     }
     reorder();
     updateSummary();
+  }
+
+  function noteGone(id) {
+    state.gone.add(id);
+    if (state.gone.size > 2000) state.gone.delete(state.gone.values().next().value);
   }
 
   function applySnapshot(msg) {
@@ -642,12 +772,157 @@
       if (upsert(o, { alert: alert }) && alert && o.priority === "P1") newP1 = true;
     }
     Array.from(state.orders.keys()).forEach(function (id) {
-      if (!incoming.has(id)) removeOrder(id);
+      // Resolved requests are not in the snapshot (active orders only): loadAwaiting() checks them.
+      if (!incoming.has(id) && !awaitingConfirmation(state.orders.get(id).order)) removeOrder(id);
     });
     state.hadSnapshot = true;
     reorder();
     updateSummary();
     if (newP1) alertNewP1();
+    loadAwaiting();
+    loadRequests();
+  }
+
+  /** The resolved requests waiting for the resident's confirmation (not in the live snapshot). */
+  function loadAwaiting() {
+    return S.api("/api/orders?status=resolved&limit=1000").then(function (r) {
+      if (!r.ok || !Array.isArray(r.data) || state.conn === "forbidden") return;
+      var waiting = new Set();
+      r.data.forEach(function (o) {
+        if (!o || o.id === undefined || !awaitingConfirmation(o)) return;
+        waiting.add(o.id);
+        var known = state.orders.get(o.id);
+        // The live feed is newer than this read: never bring back what it took off, nor
+        // overwrite what it brought since.
+        if (state.gone.has(o.id) || (known && !awaitingConfirmation(known.order))) return;
+        upsert(o, { alert: false });
+      });
+      state.orders.forEach(function (entry, id) {
+        if (awaitingConfirmation(entry.order) && !waiting.has(id)) removeOrder(id);
+      });
+      reorder();
+      updateSummary();
+    });
+  }
+
+  // ---- residents' requests: what was asked ---------------------------------------------
+
+  /** Read GET api/requests (debounced; one read at a time, another after it if asked meanwhile). */
+  function loadRequests() {
+    if (state.requestsLoading) { state.requestsAgain = true; return; }
+    clearTimeout(state.requestsTimer);
+    state.requestsTimer = setTimeout(function () {
+      state.requestsLoading = true;
+      S.api("/api/requests?limit=500").then(function (r) {
+        state.requestsLoading = false;
+        if (r.ok && Array.isArray(r.data)) {
+          var byOrder = new Map();
+          r.data.forEach(function (q) {
+            if (!q || q.order_id === undefined || q.order_id === null) return;
+            if (!byOrder.has(q.order_id)) byOrder.set(q.order_id, []);
+            byOrder.get(q.order_id).push(q);
+          });
+          state.requests = byOrder;
+          state.requestsAt = Date.now();
+          state.orders.forEach(function (entry) { if (entry.requestEl) renderRequestInfo(entry); });
+        }
+        if (state.requestsAgain) {
+          state.requestsAgain = false;
+          loadRequests();
+        }
+      });
+    }, 150);
+  }
+
+  /** The resident's words, preferred time and photo on a request's card. */
+  function renderRequestInfo(entry) {
+    var box = entry.requestEl;
+    if (!box) return;
+    box.textContent = "";
+    var filings = state.requests.get(entry.order.id) || [];
+    if (!filings.length) {
+      box.hidden = true;
+      return;
+    }
+    box.hidden = false;
+    // Oldest first: the request, then what was added to it.
+    var list = filings.slice().sort(function (a, b) { return (a.id || 0) - (b.id || 0); });
+    var first = list[0];
+    var text = el("p", "request-text");
+    text.dataset.role = "request-text";
+    text.appendChild(el("span", "k", t("field.request")));
+    text.appendChild(el("span", "v", String(first.description || "")));
+    box.appendChild(text);
+    for (var i = 1; i < list.length && i < 4; i++) {
+      var more = el("p", "request-text more");
+      more.appendChild(el("span", "k", "+"));
+      more.appendChild(el("span", "v", String(list[i].description || "")));
+      box.appendChild(more);
+    }
+    var facts = el("div", "request-facts");
+    var preferred = list.map(function (q) { return q.preferred_time; }).filter(Boolean);
+    if (preferred.length) {
+      var pt = el("span", "request-fact");
+      pt.appendChild(el("span", "k", t("field.preferred")));
+      var pv = el("span", "v", String(preferred[preferred.length - 1]));
+      pv.dataset.role = "preferred";
+      pt.appendChild(pv);
+      facts.appendChild(pt);
+    }
+    var behalf = list.filter(function (q) { return q.on_behalf && q.filed_by; })[0];
+    if (behalf) { // filed by a grid worker (or the office) for the resident: who
+      var fb = el("span", "request-fact");
+      fb.appendChild(el("span", "k", t("field.filedBy")));
+      fb.appendChild(el("span", "v", personLabel(String(behalf.filed_by))));
+      facts.appendChild(fb);
+      facts.appendChild(el("span", "badge behalf", t("tag.onBehalf")));
+    }
+    box.appendChild(facts);
+    var photos = list.filter(function (q) { return typeof q.photo === "string" && /^[0-9a-f]{32}\.(jpg|png|webp)$/.test(q.photo); });
+    if (photos.length) {
+      var strip = el("div", "request-photos");
+      photos.slice(0, 4).forEach(function (q) {
+        var a = el("a", "request-photo");
+        a.href = "/api/requests/photos/" + encodeURIComponent(q.photo);
+        a.target = "_blank";
+        a.rel = "noopener";
+        a.title = t("field.photo");
+        var img = el("img");
+        img.src = a.href;
+        img.alt = t("field.photo");
+        img.loading = "lazy";
+        a.appendChild(img);
+        strip.appendChild(a);
+      });
+      box.appendChild(strip);
+    }
+  }
+
+  // ---- third parties -------------------------------------------------------------------
+
+  function partyText(o) {
+    var p = state.parties.get(o.id);
+    return p && p.party ? p.party : t("field.none");
+  }
+
+  /** The party an order waits for: the last "third_party" entry of its timeline. */
+  function loadParty(entry) {
+    var o = entry.order;
+    var stamp = String(o.status) + "|" + (o.event_count || 0) + "|" + (o.arrived_at || "");
+    var known = state.parties.get(o.id);
+    if (known && known.stamp === stamp) return;
+    state.parties.set(o.id, { stamp: stamp, party: known ? known.party : null });
+    S.api("/api/orders/" + encodeURIComponent(o.id)).then(function (r) {
+      if (!r.ok || !r.data || !Array.isArray(r.data.timeline)) return;
+      var party = null;
+      r.data.timeline.forEach(function (e) {
+        if (e && e.action === "third_party") party = (e.data && e.data.party) || e.note || party;
+      });
+      var mark = state.parties.get(o.id);
+      if (mark) mark.party = party;
+      var now = state.orders.get(o.id);
+      if (now && now.partyEl) setText(now.partyEl, partyText(now.order));
+    });
   }
 
   /** An escalation step fired: the order's ladder moved on; read the order again. */
@@ -759,8 +1034,19 @@
   // ---- action dialog ---------------------------------------------------------------------
 
   function dialogTitle(d) {
-    var key = d.action === "dispatch" && d.order.assignee ? "dialog.redispatch" : "dialog." + d.action;
+    var key = d.action === "dispatch" && d.order.assignee ? "dialog.redispatch"
+      : d.action === "close" ? "dialog.closeOrder" : "dialog." + d.action; // "dialog.close" is the Back button
     return t(key, { order: orderLabel(d.order) });
+  }
+
+  /** The reason field's label, placeholder and the hint, for the dialog's action. */
+  function dialogFieldTexts(action) {
+    var spec = DIALOG_FIELDS[action];
+    var label = els.fieldReason.querySelector("span");
+    if (label) setText(label, t(spec.reason === "party" ? "dialog.party" : "dialog.reason"));
+    els.inputReason.placeholder = t(spec.placeholder || "dialog.reasonPlaceholder");
+    els.dialogHint.hidden = !spec.hint;
+    setText(els.dialogHint, spec.hint ? t(spec.hint) : "");
   }
 
   function openDialog(order, action) {
@@ -769,6 +1055,7 @@
     setText(els.dialogTitle, dialogTitle(state.dialog));
     els.fieldTechnician.hidden = !spec.technician;
     els.fieldReason.hidden = !spec.reason;
+    dialogFieldTexts(action);
     els.inputReason.value = "";
     els.inputNote.value = "";
     setText(els.dialogError, "");
@@ -786,9 +1073,11 @@
   /** The picker's list: proposals first (best first), then every other technician. */
   function loadCandidates(dlg) {
     var id = dlg.id;
+    var care = dlg.order.category === "care"; // care visits go to grid workers too
     Promise.all([
       S.api("/api/orders/" + encodeURIComponent(id) + "/proposals"),
-      loadPeople()
+      loadPeople(),
+      care ? loadWorkers() : Promise.resolve(null)
     ]).then(function (results) {
       if (state.dialog !== dlg) return;
       var props = results[0], users = results[1];
@@ -813,6 +1102,13 @@
         if (seen[name] || u.active === false) return;
         others.push({ name: name, proposed: false, status: u.status, load: u.load });
       });
+      if (care) {
+        state.workers.forEach(function (u, name) {
+          if (seen[name] || u.active === false) return;
+          seen[name] = true;
+          others.push({ name: name, proposed: false, status: u.status, load: u.load, worker: true });
+        });
+      }
       var statusRank = { available: 0, busy: 1, off_duty: 2 };
       others.sort(function (a, b) {
         var sa = statusRank[a.status] === undefined ? 3 : statusRank[a.status];
@@ -837,13 +1133,14 @@
     input.checked = c.name === checkedName;
     label.appendChild(input);
     var main = el("span", "pick-main");
-    var p = state.people.get(c.name);
+    var p = state.people.get(c.name) || state.workers.get(c.name);
     main.appendChild(el("span", "pick-name", p && p.display_name ? p.display_name : c.name));
     if (p && p.display_name && p.display_name !== c.name) main.appendChild(el("span", "pick-login mono", c.name));
     label.appendChild(main);
     var tags = el("span", "pick-tags");
     if (c.proposed) tags.appendChild(el("span", "tag tag-proposed", t("picker.proposed")));
     if (dlg.order.assignee === c.name) tags.appendChild(el("span", "tag tag-current", t("picker.current")));
+    if (c.worker) tags.appendChild(el("span", "tag tag-role", roleLabel("grid_worker")));
     if (c.status) {
       var st = el("span", "tag tag-status status-" + String(c.status).replace(/[^a-z_]/g, ""),
                   I18N.tOr("techStatus." + c.status, String(c.status)));
@@ -955,6 +1252,7 @@
     renderOncall();
     if (state.conn === "forbidden") {
       setText(els.forbiddenText, t("auth.forbidden", { role: state.me ? roleLabel(state.me.role) : "" }));
+      renderForbiddenLink();
     }
   }
 
@@ -975,6 +1273,7 @@
     if (state.dialog) {
       var d = state.dialog;
       setText(els.dialogTitle, dialogTitle(d));
+      dialogFieldTexts(d.action);
       els.dialogSubmit.textContent = actionLabel(d.action, d.order);
       if (DIALOG_FIELDS[d.action].technician) renderPicker();
     }
@@ -1025,6 +1324,11 @@
       inputReason: $("input-reason"), inputNote: $("input-note"),
       dialogError: $("dialog-error"), dialogSubmit: $("dialog-submit"), dialogClose: $("dialog-close")
     };
+    // A line under the dialog's title for actions that need a word of warning (close).
+    els.dialogHint = el("p", "dialog-hint");
+    els.dialogHint.id = "dialog-hint";
+    els.dialogHint.hidden = true;
+    els.dialogTitle.parentNode.insertBefore(els.dialogHint, els.dialogTitle.nextSibling);
 
     I18N.load();
     SOUND.load();

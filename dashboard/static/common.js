@@ -84,7 +84,25 @@
                         "stroke-linecap": "round" }]],
     unknown: [["circle", { cx: "12", cy: "12", r: "9", fill: "none", stroke: "currentColor", "stroke-width": "2" }],
               ["path", { d: "M9.5 9.5a2.5 2.5 0 1 1 3.5 2.3c-.7.3-1 .9-1 1.7M12 16.5v.5", fill: "none",
-                         stroke: "currentColor", "stroke-width": "2", "stroke-linecap": "round" }]]
+                         stroke: "currentColor", "stroke-width": "2", "stroke-linecap": "round" }]],
+    // Residents' requests, care visits, wellbeing checks, device upkeep (see iconFor()).
+    wrench: [["path", { d: "M14.5 3.5a5 5 0 0 0-4.8 6.4L3.5 16.1a2 2 0 0 0 2.8 2.8l6.2-6.2a5 5 0 0 0 6.4-4.8l-2.9 2.9-2.6-.6-.6-2.6z",
+                        fill: "currentColor" }]],
+    people: [["circle", { cx: "8", cy: "8", r: "3", fill: "currentColor" }],
+             ["circle", { cx: "16.5", cy: "8.5", r: "2.6", fill: "currentColor" }],
+             ["path", { d: "M2.5 19a5.5 5.5 0 0 1 11 0zM14 19a4.5 4.5 0 0 1 8 0z", fill: "currentColor" }]],
+    heart: [["path", { d: "M12 20.5S3.5 15 3.5 9a4.5 4.5 0 0 1 8.5-2 4.5 4.5 0 0 1 8.5 2c0 6-8.5 11.5-8.5 11.5z",
+                       fill: "currentColor" }]],
+    broom: [["path", { d: "M14 3l-3.5 9M6 12.5h9l2 8.5H4z", fill: "none", stroke: "currentColor", "stroke-width": "2",
+                       "stroke-linejoin": "round", "stroke-linecap": "round" }]],
+    home: [["path", { d: "M3 11.5L12 4l9 7.5M5.5 10v10h13V10", fill: "none", stroke: "currentColor", "stroke-width": "2",
+                      "stroke-linejoin": "round", "stroke-linecap": "round" }],
+           ["circle", { cx: "12", cy: "14.5", r: "2.2", fill: "currentColor" }]],
+    offline: [["path", { d: "M2.5 9a14 14 0 0 1 19 0M5.5 12.5a9.5 9.5 0 0 1 13 0M9 16a4.5 4.5 0 0 1 6 0", fill: "none",
+                         stroke: "currentColor", "stroke-width": "2", "stroke-linecap": "round" }],
+              ["path", { d: "M4 3l16 18", fill: "none", stroke: "currentColor", "stroke-width": "2.2",
+                         "stroke-linecap": "round" }]],
+    power: [["path", { d: "M13 2L5 13.5h6L10 22l8-11.5h-6z", fill: "currentColor" }]]
   };
 
   function icon(kind) {
@@ -101,6 +119,20 @@
       svg.appendChild(shape);
     }
     return svg;
+  }
+
+  // Order kinds with an icon of another name: residents' requests (their category codes), care
+  // visits, wellbeing checks, device upkeep. Kinds not listed here use their own name.
+  var KIND_ICONS = {
+    repair_plumbing: "leak", repair_electrical: "power", repair_appliance: "wrench", repair_door_lock: "wrench",
+    mediation: "people", elderly_care: "heart", cleaning: "broom", other: "unknown",
+    weekly_visit: "heart", monthly_activity: "people", quarterly_clinic: "heart", yearly_survey: "home",
+    wellbeing: "home", offline: "offline", power_lost: "power"
+  };
+
+  /** The icon for an order kind (alarm kinds, request categories, care kinds, ...). */
+  function iconFor(kind) {
+    return icon(Object.prototype.hasOwnProperty.call(KIND_ICONS, kind) ? KIND_ICONS[kind] : kind);
   }
 
   /** Put the static texts of a page in the current language: data-i18n (text),
@@ -198,6 +230,27 @@
       init.headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(o.body);
     }
+    return fetch(new URL(path, window.location.href).href, init).then(function (res) {
+      return res.text().then(function (text) {
+        var data = null;
+        try { data = text ? JSON.parse(text) : null; } catch (e) { data = text; }
+        if (res.status === 401 && !o.noLoginRedirect) goLogin();
+        return { ok: res.ok, status: res.status, data: data, detail: res.ok ? "" : detailText(res.status, data) };
+      });
+    }, function (err) {
+      var msg = err && err.message ? err.message : String(err);
+      return { ok: false, status: 0, data: null, detail: I18N.t("error.network", { detail: msg }) };
+    });
+  }
+
+  /** POST (or PUT) a raw body, e.g. a photo, with its own Content-Type; answers like api().
+   * opts: {method, contentType, noLoginRedirect}. */
+  function upload(path, body, opts) {
+    var o = opts || {};
+    var headers = { "Accept": "application/json" };
+    var type = o.contentType || (body && body.type) || "application/octet-stream";
+    headers["Content-Type"] = type;
+    var init = { method: o.method || "POST", credentials: "same-origin", headers: headers, body: body };
     return fetch(new URL(path, window.location.href).href, init).then(function (res) {
       return res.text().then(function (text) {
         var data = null;
@@ -373,6 +426,7 @@
     el: el,
     setText: setText,
     icon: icon,
+    iconFor: iconFor,
     applyStaticTexts: applyStaticTexts,
     OFFICE_ROLES: OFFICE_ROLES,
     safeNext: safeNext,
@@ -382,6 +436,7 @@
     signOut: signOut,
     detailText: detailText,
     api: api,
+    upload: upload,
     Live: Live
   };
 })();

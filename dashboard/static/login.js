@@ -1,6 +1,7 @@
 /* Shewu sign-in page: POST api/auth/login (name, password); the server answers with an
  * HttpOnly session cookie. Then on to ?next= (a path on this site only) or the role's page:
- * the on-call board for office staff, the technician's page for technicians. */
+ * the on-call board for office staff, the technician's page for technicians, the requests page
+ * (request.html) for residents, whatever next asked for. */
 (function () {
   "use strict";
 
@@ -21,8 +22,9 @@
 
   /** Where to go once signed in as `role`; null when the role has no page here. */
   function destination(role) {
-    if (role === "resident") return null;
     var next = requestedNext();
+    // Residents have one page: their requests (居民点单). Any other "next" is not for them.
+    if (role === "resident") return next && /^\/request\.html(?:[?#]|$)/.test(next) ? next : "/request.html";
     // The board sends technicians on to their own page anyway; go there directly.
     if (role === "technician" && (next === null || next === "/" || next === "/index.html")) return "/tech.html";
     return next || S.homeFor(role);

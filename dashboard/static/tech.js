@@ -3,7 +3,8 @@
  * Data, as the signed-in user (session cookie), only from the gateway's API (docs/api.md):
  *   - WebSocket `api/live`: the server sends a technician only the orders assigned to them
  *     (plus, once, the change that takes one away: it arrives with another assignee or none);
- *   - `POST api/orders/{id}/{accept|reject|depart|arrive|resolve}` for the big buttons;
+ *   - `POST api/orders/{id}/{accept|reject|depart|arrive|resolve}` for the big buttons, and for
+ *     residents' requests `third_party` (the party's name as the reason) and `resume`;
  *   - `GET api/orders/{id}` for the timeline's latest note;
  *   - `GET api/me` and `PUT api/me/status` for my availability.
  * A new assignment sounds (sound.js), vibrates where the phone can, and is highlighted.
@@ -20,9 +21,10 @@
   var parseTime = S.parseTime;
   var fmtDuration = S.fmtDuration;
 
-  var TERMINAL = { resolved: true, closed: true, cancelled: true };
+  var TERMINAL = { resolved: true, closed: true, cancelled: true, missed: true };
   var PRIORITY_RANK = { P1: 0, P2: 1, P3: 2 };
   var KNOWN_KINDS = { sos: true, fall: true, leak: true, battery_low: true, tamper: true };
+  var CATEGORY_CLASSES = { request: true, care: true, wellbeing: true }; // colour by category for other kinds
   var LIVE_ROLES = { technician: true, dispatcher: true, admin: true, grid_worker: true };
   var STATUSES = ["available", "busy", "off_duty"];
   var FLASH_MS = 10000;
@@ -37,6 +39,9 @@
     en_route: [["arrive", "primary"]],
     on_site: [["resolve", "primary"]]
   };
+  // Residents' requests may wait for a third party (power, gas, ...) from these statuses.
+  var THIRD_PARTY_FROM = { accepted: true, en_route: true, on_site: true };
+  var THIRD_PARTY_PRESETS = ["power", "gas", "water", "telecom", "other"];
   var REJECT_PRESETS = { notNearby: "reject.notNearby", noTools: "reject.noTools", otherJob: "reject.otherJob",
                          other: "reject.other" };
 
@@ -107,8 +112,9 @@
     if (state.pending.has(o.id)) li.classList.add("busy");
 
     var head = el("div", "tcard-head");
-    var kind = el("span", "kind kind-" + (KNOWN_KINDS[o.kind] ? o.kind : "unknown"));
-    kind.appendChild(S.icon(o.kind));
+    var kindClass = KNOWN_KINDS[o.kind] ? o.kind : CATEGORY_CLASSES[o.category] ? o.category : "unknown";
+    var kind = el("span", "kind kind-" + kindClass);
+    kind.appendChild(S.iconFor ? S.iconFor(o.kind) : S.icon(o.kind));
     kind.appendChild(el("span", "kind-label", kindLabel(o)));
     head.appendChild(kind);
     head.appendChild(el("span", "badge prio", priorityLabel(o.priority)));
@@ -152,6 +158,13 @@
     clock.appendChild(entry.riskTag);
     li.appendChild(clock);
 
+    entry.partyEl = null;
+    if (o.status === "third_party") {
+      entry.partyEl = el("div", "tcard-party");
+      entry.partyEl.dataset.role = "party";
+      li.appendChild(entry.partyEl);
+    }
+
     var note = el("div", "tcard-note");
     note.appendChild(el("span", "note-key", t("tech.lastNote")));
     entry.noteEl = el("span", "note-text");
@@ -167,9 +180,10 @@
     err.hidden = !err.textContent;
     li.appendChild(err);
 
-    var buttons = BUTTONS[o.status] || [];
+    var buttons = buttonsFor(o);
     if (buttons.length) {
-      var actions = el("div", "tcard-actions n" + buttons.length);
+      var main = buttons.filter(function (b) { return b[1] !== "tertiary"; }).length;
+      var actions = el("div", "tcard-actions n" + main);
       buttons.forEach(function (b) {
         var btn = el("button", "big act-" + b[0] + " " + b[1], actionLabel(b[0]));
         btn.type = "button";
@@ -185,7 +199,20 @@
     return li;
   }
 
+  /** The big buttons of a card: [action, style]; "tertiary" ones take a row of their own. */
+  function buttonsFor(o) {
+    if (o.category === "request" && o.status === "third_party") {
+      return [["resume", "secondary"], ["resolve", "primary"]];
+    }
+    var list = (BUTTONS[o.status] || []).slice();
+    if (o.category === "request" && THIRD_PARTY_FROM[o.status]) list.push(["third_party", "tertiary"]);
+    return list;
+  }
+
   function renderNote(entry) {
+    if (entry.partyEl) {
+      setText(entry.partyEl, t("tech.waiting", { party: entry.party ? String(entry.party) : t("status.third_party") }));
+    }
     if (!entry.noteEl) return;
     var n = entry.note;
     if (n && n.note) {
@@ -373,10 +400,13 @@
       var now = state.orders.get(id);
       if (!now || !r.ok || !r.data || !Array.isArray(r.data.timeline)) return;
       var last = null;
+      var party = null;
       r.data.timeline.forEach(function (e) {
         if (e && typeof e.note === "string" && e.note.trim()) last = e;
+        if (e && e.action === "third_party") party = (e.data && e.data.party) || party;
       });
       now.note = last;
+      now.party = party;
       renderNote(now);
     });
   }
@@ -402,6 +432,7 @@
     var action = btn.dataset.action;
     if (action === "reject") openSheet("reject", entry.order);
     else if (action === "resolve") openSheet("resolve", entry.order);
+    else if (action === "third_party") openSheet("third_party", entry.order);
     else send(entry.order, action, {});
   }
 
@@ -457,6 +488,11 @@
       setText(els.rejectError, "");
       setText(els.rejectTitle, t("reject.title", { order: orderLabel(order) }));
       showDialog(els.rejectDialog);
+    } else if (kind === "third_party") {
+      els.thirdForm.reset();
+      setText(els.thirdError, "");
+      setText(els.thirdTitle, t("third.title", { order: orderLabel(order) }));
+      showDialog(els.thirdDialog);
     } else {
       els.doneNote.value = "";
       setText(els.doneError, "");
@@ -473,7 +509,7 @@
 
   function closeSheets() {
     state.sheet = null;
-    [els.rejectDialog, els.doneDialog].forEach(function (d) {
+    [els.rejectDialog, els.doneDialog, els.thirdDialog].forEach(function (d) {
       if (d.open) {
         if (typeof d.close === "function") d.close();
         else d.removeAttribute("open");
@@ -508,6 +544,108 @@
     var entry = state.orders.get(sh.id);
     closeSheets();
     send(entry ? entry.order : sh.order, "resolve", { note: note });
+  }
+
+  /** "Needs a third party": who (a preset, or a name), and what was said. */
+  function submitThird(ev) {
+    ev.preventDefault();
+    var sh = state.sheet;
+    if (!sh || sh.kind !== "third_party") { closeSheets(); return; }
+    var picked = els.thirdForm.querySelector("input[name=party]:checked");
+    var name = els.thirdName.value.trim();
+    var note = els.thirdNote.value.trim();
+    if (!picked && !name) { setText(els.thirdError, t("third.required")); return; }
+    if (picked && picked.value === "other" && !name) {
+      setText(els.thirdError, t("third.nameRequired"));
+      els.thirdName.focus();
+      return;
+    }
+    var party = !picked || picked.value === "other" ? name : t("third." + picked.value) + (name ? " " + name : "");
+    var body = { reason: party.slice(0, 500) };
+    if (note) body.note = note;
+    var entry = state.orders.get(sh.id);
+    closeSheets();
+    send(entry ? entry.order : sh.order, "third_party", body);
+  }
+
+  /** The third-party sheet, built here (tech.html holds the other two). */
+  function buildThirdSheet() {
+    var dialog = el("dialog", "sheet");
+    dialog.id = "third-dialog";
+    var form = el("form");
+    form.id = "third-form";
+    form.method = "dialog";
+    form.noValidate = true;
+    var title = el("h2");
+    title.id = "third-title";
+    form.appendChild(title);
+    var presets = el("fieldset", "presets");
+    var legend = el("legend");
+    legend.setAttribute("data-i18n", "third.choose");
+    presets.appendChild(legend);
+    THIRD_PARTY_PRESETS.forEach(function (key) {
+      var label = el("label", "preset");
+      var input = el("input");
+      input.type = "radio";
+      input.name = "party";
+      input.value = key;
+      label.appendChild(input);
+      var span = el("span");
+      span.setAttribute("data-i18n", "third." + key);
+      label.appendChild(span);
+      presets.appendChild(label);
+    });
+    form.appendChild(presets);
+    function field(labelKey, control) {
+      var label = el("label", "field");
+      var span = el("span");
+      span.setAttribute("data-i18n", labelKey);
+      label.appendChild(span);
+      label.appendChild(control);
+      form.appendChild(label);
+    }
+    var name = el("input", "text-input");
+    name.id = "third-name";
+    name.type = "text";
+    name.maxLength = 120;
+    name.autocomplete = "off";
+    name.setAttribute("data-i18n-placeholder", "third.namePlaceholder");
+    field("third.name", name);
+    var note = el("textarea");
+    note.id = "third-note";
+    note.rows = 2;
+    note.maxLength = 2000;
+    field("third.note", note);
+    var error = el("p", "sheet-error");
+    error.id = "third-error";
+    error.setAttribute("role", "alert");
+    form.appendChild(error);
+    var buttons = el("div", "sheet-buttons");
+    var back = el("button", "big quiet");
+    back.type = "button";
+    back.id = "third-back";
+    back.setAttribute("data-i18n", "dialog.close");
+    var submit = el("button", "big act-third_party");
+    submit.type = "submit";
+    submit.id = "third-submit";
+    submit.setAttribute("data-i18n", "third.submit");
+    buttons.appendChild(back);
+    buttons.appendChild(submit);
+    form.appendChild(buttons);
+    dialog.appendChild(form);
+    document.body.appendChild(dialog);
+    els.thirdDialog = dialog;
+    els.thirdForm = form;
+    els.thirdTitle = title;
+    els.thirdName = name;
+    els.thirdNote = note;
+    els.thirdError = error;
+    form.addEventListener("submit", submitThird);
+    form.addEventListener("change", function () { setText(error, ""); });
+    back.addEventListener("click", closeSheets);
+    dialog.addEventListener("close", function () {
+      if (!els.rejectDialog.open && !els.doneDialog.open) state.sheet = null;
+    });
   }
 
   // ---- me and my status ----------------------------------------------------------------------
@@ -619,6 +757,7 @@
       var o = state.sheet.order;
       setText(els.rejectTitle, t("reject.title", { order: orderLabel(o) }));
       setText(els.doneTitle, t("done.title", { order: orderLabel(o) }));
+      setText(els.thirdTitle, t("third.title", { order: orderLabel(o) }));
     }
   }
 
@@ -657,6 +796,7 @@
       doneDialog: $("done-dialog"), doneForm: $("done-form"), doneTitle: $("done-title"),
       doneNote: $("done-note"), doneError: $("done-error"), doneBack: $("done-back")
     };
+    buildThirdSheet();
     I18N.load();
     SOUND.load();
     SOUND.onChange(renderSound);
@@ -685,8 +825,12 @@
     els.rejectBack.addEventListener("click", closeSheets);
     els.doneBack.addEventListener("click", closeSheets);
     els.rejectForm.addEventListener("change", function () { setText(els.rejectError, ""); });
-    els.rejectDialog.addEventListener("close", function () { if (!els.doneDialog.open) state.sheet = null; });
-    els.doneDialog.addEventListener("close", function () { if (!els.rejectDialog.open) state.sheet = null; });
+    els.rejectDialog.addEventListener("close", function () {
+      if (!els.doneDialog.open && !els.thirdDialog.open) state.sheet = null;
+    });
+    els.doneDialog.addEventListener("close", function () {
+      if (!els.rejectDialog.open && !els.thirdDialog.open) state.sheet = null;
+    });
     window.addEventListener("online", function () { if (state.conn === "lost" && state.live) state.live.connect(); });
 
     applyTexts();

@@ -49,9 +49,24 @@ class ReopenIn(BaseModel):
     reason: str = Field(min_length=1, max_length=500)
 
 
-def request_json(r: ServiceRequest, order: Order | Any, now: Any) -> dict[str, Any]:
+_QUIET = frozenset({"opened", "linked_request", "escalation", "repeat"})
+
+
+def last_note(session: Any, order_id: int) -> dict[str, Any] | None:
+    """The latest note a person wrote on the order (a resolve note, the third party waited for),
+    which residents, who cannot read the order's timeline, are shown."""
+    for e in reversed(list(crud.timeline_for(session, order_id=order_id))):
+        party = (e.data or {}).get("party") if e.action == "third_party" else None
+        if e.action in _QUIET or e.actor.startswith("shewu:") or not (e.note or party):
+            continue
+        return {"at": iso(e.at), "action": e.action, "note": e.note, **({"party": party} if party else {})}
+    return None
+
+
+def request_json(r: ServiceRequest, order: Order | Any, now: Any, session: Any = None) -> dict[str, Any]:
     cat = CATEGORIES.get(r.category)
     return {
+        "last_note": last_note(session, r.order_id) if session is not None else None,
         "id": r.id, "order_id": r.order_id, "linked": r.linked, "home_id": r.home_id, "category": r.category,
         "category_zh": cat.zh if cat else r.category, "category_en": cat.en if cat else r.category,
         "description": r.description, "preferred_time": r.preferred_time, "photo": r.photo,
@@ -166,7 +181,7 @@ def list_requests(session: SessionDep, now: NowDep, principal: PrincipalDep,
         rows = requests_for(session, limit=limit)
     else:
         raise HTTPException(403, f"role {principal.role.value} has no request list")
-    return [request_json(r, o, now) for r, o in rows]
+    return [request_json(r, o, now, session) for r, o in rows]
 
 
 def _own_order(session: Any, principal: Principal, order_id: int) -> Order:
