@@ -306,3 +306,19 @@ def test_an_offline_finding_does_not_count_as_hearing_from_the_device(engine: En
     with session(engine) as s:
         status = s.get(DeviceStatus, "radar-7")
         assert status is not None and status.last_seen == T0 and status.messages == 1
+
+
+def test_readings_are_sampled_at_most_every_15_minutes(engine: Engine) -> None:
+    from gateway.storage.models import DeviceHistory
+
+    register(engine, "hub-h", "hub", model="shewu-hub")  # deadline every 90 s
+    at = T0
+    hear(engine, "hub-h", at)
+    supervise(engine, at)
+    for _ in range(20):  # heartbeats every minute for 20 minutes, a pass at each deadline
+        at += timedelta(minutes=1)
+        hear(engine, "hub-h", at)
+        supervise(engine, at + timedelta(seconds=91))
+    with session(engine) as s:
+        samples = list(s.exec(select(DeviceHistory).where(DeviceHistory.device_id == "hub-h")))
+    assert len(samples) == 2  # at the first deadline and 15 minutes later, not every minute

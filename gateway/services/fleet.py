@@ -20,9 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from fastapi import HTTPException, Request, Response
+from fastapi import HTTPException, Response
 from sqlmodel import Session, col, select
-from starlette.datastructures import UploadFile
 
 from device_adapters.events import EventKind
 from device_adapters.models import GENERIC, KNOWN_MODELS, MODELS, ModelProfile, Trigger
@@ -189,22 +188,6 @@ def csv_response(header: Iterable[str], rows: Iterable[Iterable[Any]], filename:
     writer.writerows([csv_cell(v) for v in row] for row in rows)
     return Response(buf.getvalue().encode("utf-8"), media_type=CSV_MEDIA_TYPE,
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
-
-
-async def upload_text(request: Request) -> str:
-    """A CSV upload's text: a multipart ``file`` field or the raw body, UTF-8 (with or without BOM)."""
-    if request.headers.get("content-type", "").startswith("multipart/form-data"):
-        form = await request.form()
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise HTTPException(422, "multipart upload needs a 'file' field")
-        raw = await upload.read()
-    else:
-        raw = await request.body()
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise HTTPException(422, "CSV must be UTF-8") from exc
 
 
 def csv_rows(text: str, *, fields: tuple[str, ...], required: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:

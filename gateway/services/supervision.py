@@ -11,7 +11,7 @@ Supervision raises its findings as device events (source ``supervision``) and ap
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session
@@ -22,6 +22,7 @@ from gateway.services.events import OrderChange, apply_events
 from gateway.storage import supervision as store
 
 SOURCE = "supervision"
+HISTORY_EVERY = timedelta(minutes=15)  # readings sampled at most this often per device
 
 
 @dataclass
@@ -62,12 +63,14 @@ def poll(session: Session, *, now: datetime, limit: int = 2000, up_since: dateti
     found = Findings(enrolled=enroll(session, now=now, limit=limit))
     moved: list[dict[str, Any]] = []  # seen since: the deadline moves on
     offline: list[dict[str, Any]] = []
-    history: list[dict[str, Any]] = []  # a sample of the readings each time a deadline comes round
+    history: list[dict[str, Any]] = []  # a sample of the readings when a deadline comes round
+    sampled: list[dict[str, Any]] = []
     for d in store.due(session, now=now, limit=limit):
         found.checked += 1
-        if d.last_seen is not None:
+        if d.last_seen is not None and (d.sampled_at is None or now - d.sampled_at >= HISTORY_EVERY):
             history.append({"device_id": d.device_id, "at": now, "battery": d.battery, "linkquality": d.linkquality,
                             "availability": d.availability})
+            sampled.append({"b_device_id": d.device_id, "sampled_at": now})
         profile = profile_for(d.kind, d.model)
         next_deadline = deadline(d.last_seen, profile) if d.last_seen else None
         if up_since is not None and deadline(up_since, profile) > now:
@@ -109,7 +112,7 @@ def poll(session: Session, *, now: datetime, limit: int = 2000, up_since: dateti
         else:  # back before the delay ran out (or the timer is stale): nothing to report
             timers.append({"b_device_id": d.device_id, "power_alarm_at": None,
                            "power_alarmed_at": d.power_alarmed_at})
-    for rows in (moved, offline, back, timers):
+    for rows in (moved, offline, back, timers, sampled):
         store.update(session, rows=rows)
     store.add_history(session, rows=history)
     if found.events:

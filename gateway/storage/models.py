@@ -95,8 +95,8 @@ class DeviceStatus(SQLModel, table=True):
 
 
 class DeviceHistory(SQLModel, table=True):
-    """Readings sampled by supervision each time a device's deadline comes round (about once an
-    interval: every 15 minutes for mains devices, a day for battery ones), for history charts."""
+    """Readings sampled by supervision when a device's deadline comes round, at most every 15
+    minutes per device (a day apart for battery devices), for history charts."""
 
     __tablename__ = "device_history"
 
@@ -122,6 +122,7 @@ class DeviceSupervision(SQLModel, table=True):
     offline_reason: str | None = Field(default=None, max_length=32)  # missed_deadline | availability
     power_alarm_at: datetime | None = _ts()  # mains lost: when a ticket opens unless it returns first
     power_alarmed_at: datetime | None = _ts()  # when the last power ticket was raised
+    sampled_at: datetime | None = _ts()  # when its readings last went into device_history
     updated_at: datetime | None = _ts()
 
 

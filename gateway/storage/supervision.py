@@ -42,7 +42,7 @@ def add(session: Session, *, rows: list[dict[str, Any]]) -> None:
 def _joined(*where: Any, limit: int) -> Any:
     return (
         sa.select(_SUP.c.device_id, _SUP.c.deadline_at, _SUP.c.state, _SUP.c.offline_since, _SUP.c.power_alarm_at,
-                  _SUP.c.power_alarmed_at,
+                  _SUP.c.power_alarmed_at, _SUP.c.sampled_at,
                   _STATUS.c.last_seen, _STATUS.c.availability, _STATUS.c.power, _STATUS.c.power_changed_at,
                   _STATUS.c.battery, _STATUS.c.linkquality,
                   _DEV.c.kind, _DEV.c.model)

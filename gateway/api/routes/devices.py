@@ -14,6 +14,7 @@ from sqlmodel import col, select
 
 from gateway.api.deps import Allowed, NowDep, SessionDep, ZoneDep
 from gateway.api.routes.homes import HOME_ID
+from gateway.api.uploads import read_csv
 from gateway.clock import iso
 from gateway.domain.roles import Perm
 from gateway.services import fleet
@@ -171,7 +172,7 @@ async def import_devices(request: Request, session: SessionDep, now: NowDep) -> 
     """CSV with a header (columns as the export writes them; ``device_id`` required, absent
     columns leave stored values as they are). A row with a ``home_id`` takes resident, address
     and grid from that home (import the homes first). A bad row is reported by line and skipped."""
-    text = await fleet.upload_text(request)
+    text = await read_csv(request)
     rows = fleet.csv_rows(text, fields=CSV_FIELDS, required=("device_id",))
     return import_rows(session, rows, now)
 

@@ -10,7 +10,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Path, Request
 
 from gateway.api.deps import Allowed, NowDep, SessionDep
-from gateway.api.routes.residents import read_csv, unprocessable
+from gateway.api.routes.residents import unprocessable
+from gateway.api.uploads import read_csv
 from gateway.domain.roles import Perm
 from gateway.services import people
 from gateway.services.accounts import Principal

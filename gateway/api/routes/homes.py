@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 from sqlmodel import col, select
 
 from gateway.api.deps import Allowed, NowDep, SessionDep, ZoneDep
+from gateway.api.uploads import read_csv
 from gateway.clock import iso
 from gateway.domain.roles import Perm
 from gateway.domain.rota import format_hhmm, parse_hhmm
@@ -202,7 +203,7 @@ async def import_homes(request: Request, session: SessionDep, now: NowDep) -> di
     """CSV with a header (columns as the export writes them; ``home_id`` required, absent columns
     leave stored values as they are). Creates or updates each home, and the copies on its
     devices; a bad row is reported by line and skipped."""
-    text = await fleet.upload_text(request)
+    text = await read_csv(request)
     rows = fleet.csv_rows(text, fields=CSV_FIELDS, required=("home_id",))
     created = updated = devices_updated = 0
     errors: list[dict[str, Any]] = []

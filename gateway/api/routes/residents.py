@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
-from starlette.datastructures import UploadFile
 
 from gateway.api.deps import NowDep, PrincipalDep, SessionDep
+from gateway.api.uploads import read_csv
 from gateway.domain.roles import OFFICE, Role
 from gateway.services import people
 from gateway.services.accounts import Principal
@@ -38,23 +38,6 @@ Office = Annotated[Principal, Depends(office_only)]
 
 def unprocessable(exc: people.PeopleError) -> HTTPException:
     return HTTPException(exc.status, exc.errors or str(exc))
-
-
-async def read_csv(request: Request) -> str:
-    """A CSV as the raw body or a multipart ``file``, UTF-8 with or without a BOM."""
-    ctype = request.headers.get("content-type", "")
-    if ctype.startswith("multipart/form-data"):
-        form = await request.form()
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise HTTPException(422, "multipart upload needs a 'file' field")
-        raw = await upload.read()
-    else:
-        raw = await request.body()
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise HTTPException(422, "CSV must be UTF-8") from exc
 
 
 def _viewed(session: Any, principal: Principal, resident_id: int) -> dict[str, Any]:

@@ -11,9 +11,9 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, field_validator, model_validator
 from sqlmodel import Session
-from starlette.datastructures import UploadFile
 
 from gateway.api.deps import Allowed, NowDep, SessionDep, ZoneDep
+from gateway.api.uploads import read_csv
 from gateway.clock import iso
 from gateway.domain.roles import Perm
 from gateway.domain.rota import WEEKDAYS, Assignment, Duty, Override, Shift, format_hhmm, local_today, parse_hhmm
@@ -206,19 +206,7 @@ def delete_day(day: date, user: Writer, session: SessionDep, now: NowDep) -> dic
 async def import_rota(request: Request, user: Writer, session: SessionDep, now: NowDep) -> dict[str, Any]:
     """A rota CSV (``kind,day,start,end,user,duty``) as the body or a multipart ``file``. All or
     nothing: any bad line answers 422 with every bad line, and nothing is written."""
-    ctype = request.headers.get("content-type", "")
-    if ctype.startswith("multipart/form-data"):
-        form = await request.form()
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise HTTPException(422, "multipart upload needs a 'file' field")
-        raw = await upload.read()
-    else:
-        raw = await request.body()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise HTTPException(422, "CSV must be UTF-8") from exc
+    text = await read_csv(request)
     try:
         result = rota.import_csv(session, text=text, now=now, by=user.actor)
     except rota.RotaError as exc:
