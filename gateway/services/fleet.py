@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from fastapi import HTTPException, Response
+from fastapi import HTTPException
 from sqlmodel import Session, col, select
 
 from device_adapters.events import EventKind
@@ -154,8 +154,6 @@ def device_history(session: Session, *, device_id: str, days: int, now: datetime
 
 # --- CSV ------------------------------------------------------------------------------------
 
-CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
-BOM = "\ufeff"  # so that Excel reads the UTF-8 (Chinese) correctly
 _FORMULA = ("=", "+", "-", "@", "\t", "\r", "'")
 
 
@@ -178,16 +176,6 @@ def csv_uncell(text: str) -> str:
     if text[:1] == "'" and text[1:2] and text[1] in _FORMULA:
         return text[1:]
     return text
-
-
-def csv_response(header: Iterable[str], rows: Iterable[Iterable[Any]], filename: str) -> Response:
-    buf = io.StringIO()
-    buf.write(BOM)
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(list(header))
-    writer.writerows([csv_cell(v) for v in row] for row in rows)
-    return Response(buf.getvalue().encode("utf-8"), media_type=CSV_MEDIA_TYPE,
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 def csv_rows(text: str, *, fields: tuple[str, ...], required: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:

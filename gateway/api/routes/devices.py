@@ -13,6 +13,7 @@ from pydantic import BaseModel, BeforeValidator, Field, ValidationError
 from sqlmodel import col, select
 
 from gateway.api.deps import Allowed, NowDep, SessionDep, ZoneDep
+from gateway.api.downloads import csv_text, download
 from gateway.api.routes.homes import HOME_ID
 from gateway.api.uploads import read_csv
 from gateway.clock import iso
@@ -126,7 +127,7 @@ def export_devices(session: SessionDep, now: NowDep, tz: ZoneDep, grid: str | No
     if grid is not None:
         stmt = stmt.where(Device.grid == grid)
     rows = ([getattr(d, name) for name in CSV_FIELDS] for d in session.exec(stmt))
-    return fleet.csv_response(CSV_FIELDS, rows, f"shewu-devices-{now.astimezone(tz):%Y%m%d}.csv")
+    return download(csv_text(CSV_FIELDS, rows, cell=fleet.csv_cell), f"shewu-devices-{now.astimezone(tz):%Y%m%d}.csv")
 
 
 @router.get("/{device_id:path}/history", dependencies=[READ])

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 from sqlmodel import col, select
 
 from gateway.api.deps import Allowed, NowDep, SessionDep, ZoneDep
+from gateway.api.downloads import csv_text, download
 from gateway.api.uploads import read_csv
 from gateway.clock import iso
 from gateway.domain.roles import Perm
@@ -141,7 +142,7 @@ def export_homes(session: SessionDep, now: NowDep, tz: ZoneDep, grid: str | None
     if grid is not None:
         stmt = stmt.where(Home.grid == grid)
     rows = ([getattr(h, name) for name in CSV_FIELDS] for h in session.exec(stmt))
-    return fleet.csv_response(CSV_FIELDS, rows, f"shewu-homes-{now.astimezone(tz):%Y%m%d}.csv")
+    return download(csv_text(CSV_FIELDS, rows, cell=fleet.csv_cell), f"shewu-homes-{now.astimezone(tz):%Y%m%d}.csv")
 
 
 @router.get("/{home_id}", dependencies=[READ])

@@ -6,8 +6,6 @@ What each list holds, and how the summary counts, is in ``gateway.services.lists
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime, tzinfo
 from typing import Annotated, Any, Literal
 
@@ -17,6 +15,7 @@ from sqlmodel import select
 
 from gateway import xlsx
 from gateway.api.deps import Allowed, NowDep, RuntimeDep, SessionDep, ZoneDep
+from gateway.api.downloads import CSV_MEDIA_TYPE, csv_text
 from gateway.api.routes.orders import scope
 from gateway.clock import iso
 from gateway.domain.reports import parse_period
@@ -33,8 +32,6 @@ ReportsReader = Annotated[Principal, Depends(Allowed(Perm.REPORTS_READ))]
 
 Format = Literal["json", "csv", "xlsx"]
 Lang = Literal["zh", "en"]
-CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
-BOM = "\ufeff"  # so that Excel reads the UTF-8 (Chinese) correctly
 
 FromQ = Annotated[str | None, Query(alias="from", max_length=40,
                                     description="YYYY-MM-DD (community time zone) or RFC 3339; default 30 days "
@@ -57,22 +54,8 @@ def _period(from_: str | None, to: str | None, now: datetime, tz: tzinfo) -> tup
 # --- answers ----------------------------------------------------------------------------------
 
 
-def csv_cell(value: Any) -> Any:
-    """A CSV cell: None is empty; text a spreadsheet would run as a formula gets a leading '."""
-    if value is None:
-        return ""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def csv_bytes(table: lists.Table, lang: str) -> bytes:
-    buf = io.StringIO()
-    buf.write(BOM)
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(table.header(lang))
-    writer.writerows([[csv_cell(v) for v in row] for row in table.matrix()])
-    return buf.getvalue().encode("utf-8")
+    return csv_text(table.header(lang), table.matrix()).encode("utf-8")
 
 
 def xlsx_bytes(table: lists.Table, lang: str) -> bytes:

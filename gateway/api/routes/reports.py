@@ -6,8 +6,6 @@ number); ``gateway.services.reports`` loads the period's orders and timelines.
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime, tzinfo
 from typing import Annotated, Any
 
@@ -16,6 +14,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from gateway.api.deps import Allowed, NowDep, RuntimeDep, SessionDep, ZoneDep
+from gateway.api.downloads import csv_text, download
 from gateway.clock import iso
 from gateway.domain.reports import (
     BREACH_REASONS,
@@ -39,8 +38,6 @@ Reader = Annotated[Principal, Depends(Allowed(Perm.REPORTS_READ))]
 Reviewer = Annotated[Principal, Depends(Allowed(Perm.ORDERS_REVIEW))]
 
 UNREVIEWED = "unreviewed"
-CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
-BOM = "\ufeff"  # so that Excel reads the UTF-8 (Chinese) correctly
 
 
 
@@ -137,25 +134,6 @@ def response(session: SessionDep, now: NowDep, runtime: RuntimeDep, tz: ZoneDep,
 # --- CSV --------------------------------------------------------------------------------------
 
 
-def _cell(value: Any) -> Any:
-    """A CSV cell; text that a spreadsheet would run as a formula is quoted with a leading '."""
-    if value is None:
-        return ""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
-def _csv(header: list[str], rows: list[list[Any]], filename: str) -> Response:
-    buf = io.StringIO()
-    buf.write(BOM)
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows([[_cell(v) for v in row] for row in rows])
-    return Response(buf.getvalue().encode("utf-8"), media_type=CSV_MEDIA_TYPE,
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
-
-
 def _local(at: datetime | None, tz: tzinfo) -> str | None:
     return None if at is None else at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
 
@@ -192,7 +170,7 @@ def response_csv(session: SessionDep, now: NowDep, tz: ZoneDep, filters: Filters
             label.zh if label else None, label.en if label else None, b.note if b else None,
             b.reviewed_by if b else None, iso(b.reviewed_at) if b else None, iso(r.cancel_at), r.cancel_reason,
         ])
-    return _csv(ORDER_COLUMNS, rows, _filename("response-orders", filters, tz))
+    return download(csv_text(ORDER_COLUMNS, rows), _filename("response-orders", filters, tz))
 
 
 GROUP_COLUMNS = [
@@ -213,7 +191,7 @@ def response_groups_csv(session: SessionDep, now: NowDep, tz: ZoneDep, filters: 
     rows = [[name, g.key, g.orders, g.acknowledged, g.mtta_s, g.resolved, g.mttr_s, g.onsite.decided,
              g.onsite.on_time, g.onsite.late, g.onsite.missed, g.onsite.pending, g.onsite.cancelled, g.onsite.pct,
              g.breaches] for name, g in groups]
-    return _csv(GROUP_COLUMNS, rows, _filename("response-groups", filters, tz))
+    return download(csv_text(GROUP_COLUMNS, rows), _filename("response-groups", filters, tz))
 
 
 # --- breach review ----------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from gateway.domain.requests import CATEGORIES
 from gateway.domain.roles import Perm, Role
 from gateway.services.accounts import Principal
 from gateway.services.order_actions import OrderNotFound, act
-from gateway.services.requests import RequestError, confirm, file_request, requests_for
+from gateway.services.requests import RequestError, after_action, confirm, file_request, requests_for
 from gateway.storage import accounts, crud
 from gateway.storage.models import Home, Order, ServiceRequest
 from gateway.storage.people_models import Resident
@@ -211,8 +211,6 @@ def confirm_request(order_id: int, body: ConfirmIn, session: SessionDep, now: No
 @router.post("/{order_id}/reopen")
 def reopen_request(order_id: int, body: ReopenIn, session: SessionDep, now: NowDep, tz: ZoneDep,
                    runtime: RuntimeDep, principal: Confirmer) -> dict[str, Any]:
-    from gateway.services.requests import after_action
-
     _own_order(session, principal, order_id)
     try:
         order = act(session, order_id=order_id, action=Action.REOPEN, actor=principal.actor, now=now,

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
 from gateway.api.deps import NowDep, PrincipalDep, SessionDep
+from gateway.api.downloads import BOM, download
 from gateway.api.uploads import read_csv
 from gateway.domain.roles import OFFICE, Role
 from gateway.services import people
@@ -21,8 +22,6 @@ from gateway.storage.models import Home
 
 router = APIRouter(prefix="/api/residents", tags=["residents"])
 
-CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
-BOM = "\ufeff"  # so that Excel reads the UTF-8 (Chinese) correctly; the import skips it
 
 
 def office_only(principal: PrincipalDep) -> Principal:
@@ -72,8 +71,7 @@ def export_residents(_: Office, session: SessionDep, now: NowDep, grid: str | No
     """Every record (sensitive parts included) as a CSV that ``POST /api/residents/import`` takes
     back; UTF-8 with a BOM."""
     text = people.export_residents(session, grid=grid, home_id=home_id)
-    return Response((BOM + text).encode("utf-8"), media_type=CSV_MEDIA_TYPE,
-                    headers={"Content-Disposition": f'attachment; filename="residents-{now:%Y%m%d}.csv"'})
+    return download(BOM + text, f"residents-{now:%Y%m%d}.csv")
 
 
 @router.post("/import")

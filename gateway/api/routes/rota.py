@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from sqlmodel import Session
 
 from gateway.api.deps import Allowed, NowDep, SessionDep, ZoneDep
+from gateway.api.downloads import BOM, download
 from gateway.api.uploads import read_csv
 from gateway.clock import iso
 from gateway.domain.roles import Perm
@@ -27,8 +28,6 @@ router = APIRouter(tags=["rota"])
 Reader = Annotated[Principal, Depends(Allowed(Perm.ROTA_READ))]
 Writer = Annotated[Principal, Depends(Allowed(Perm.ROTA_WRITE))]
 
-CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
-BOM = "\ufeff"  # so that Excel reads the UTF-8 (Chinese) correctly; the import skips it
 USER = r"^[^\s/#+]{1,64}$"
 
 
@@ -225,5 +224,4 @@ def export_rota(_: Reader, session: SessionDep, now: NowDep, tz: ZoneDep,
     start = None if all_dates else since or local_today(now, tz)
     text = rota.export_csv(session, since=start)
     stamp = now.astimezone(tz).strftime("%Y%m%d")
-    return Response((BOM + text).encode("utf-8"), media_type=CSV_MEDIA_TYPE,
-                    headers={"Content-Disposition": f'attachment; filename="rota-{stamp}.csv"'})
+    return download(BOM + text, f"rota-{stamp}.csv")
