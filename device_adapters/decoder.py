@@ -7,7 +7,7 @@ from datetime import datetime
 
 from device_adapters.events import DecodeError, DeviceEvent
 from device_adapters.models import MODELS, ModelProfile
-from device_adapters.native import NATIVE_FILTER, NATIVE_PREFIX, decode_native
+from device_adapters.native import EDGE_FILTER, NATIVE_FILTER, NATIVE_PREFIX, decode_native
 from device_adapters.rtl433 import Rtl433Decoder
 from device_adapters.rtl433_models import RTL433_MODELS, Rtl433Profile
 from device_adapters.zigbee2mqtt import ModelLookup, Zigbee2MqttDecoder
@@ -60,7 +60,7 @@ class MessageDecoder:
     def subscriptions(self) -> list[str]:
         """MQTT topic filters to subscribe to (QoS 1)."""
         extra = self.rtl433.subscriptions() if self.rtl433 is not None else []
-        return [*self.z2m.subscriptions(), NATIVE_FILTER, *extra]
+        return [*self.z2m.subscriptions(), NATIVE_FILTER, EDGE_FILTER, *extra]
 
     def decode(
         self, topic: str, payload: bytes | bytearray, received_at: datetime, *, retained: bool = False

@@ -28,6 +28,13 @@ from device_adapters.events import DecodeError, DeviceEvent, EventKind
 NATIVE_PREFIX = "shewu/v1/"
 NATIVE_SUFFIX = "/event"
 NATIVE_FILTER = "shewu/v1/+/event"
+# Shewu's own edges (serial bridge, DC-09 receiver, home units) publish under a prefix of their own,
+# ``shewu/v1/edge/<edge_id>/<device_id>/event``, and the gateway confirms each committed event id on
+# ``shewu/v1/edge/<edge_id>/confirm``; the edge keeps an event until then (docs/wire-formats.md).
+EDGE_PREFIX = "shewu/v1/edge/"
+EDGE_FILTER = "shewu/v1/edge/+/+/event"
+EDGE_ID_MAX = 32
+_EDGE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
 NATIVE_MAX_PAYLOAD = 65536
 MODEL_MAX = 128
 SOURCE = "native"
@@ -39,8 +46,54 @@ def native_topic(device_id: str) -> str:
     return f"{NATIVE_PREFIX}{device_id}{NATIVE_SUFFIX}"
 
 
+def is_edge_id(edge_id: str) -> bool:
+    return 0 < len(edge_id) <= EDGE_ID_MAX and _EDGE_CHARS.issuperset(edge_id)
+
+
+def edge_topic(edge_id: str, device_id: str) -> str:
+    """The topic an edge publishes a device's native message on."""
+    if not is_edge_id(edge_id):
+        raise ValueError(f"edge id {edge_id!r} must match [A-Za-z0-9_.-]{{1,{EDGE_ID_MAX}}}")
+    if not is_device_id(device_id):
+        raise ValueError(f"device id {device_id!r} must match [A-Za-z0-9_.:-]{{1,64}}")
+    return f"{EDGE_PREFIX}{edge_id}/{device_id}{NATIVE_SUFFIX}"
+
+
+def confirm_topic(edge_id: str) -> str:
+    """Where the gateway confirms the event ids of an edge whose effect it has committed."""
+    return f"{EDGE_PREFIX}{edge_id}/confirm"
+
+
+def edge_of_topic(topic: str) -> str | None:
+    """``shewu/v1/edge/<edge>/<device>/event`` → ``<edge>``; None for any other topic."""
+    if not topic.startswith(EDGE_PREFIX):
+        return None
+    edge, _, rest = topic[len(EDGE_PREFIX):].partition("/")
+    return edge if is_edge_id(edge) and rest.endswith(NATIVE_SUFFIX) else None
+
+
+def encode_confirm(event_ids: list[str]) -> bytes:
+    return json.dumps({"v": 1, "ids": event_ids}, separators=(",", ":")).encode()
+
+
+def decode_confirm(payload: bytes) -> list[str]:
+    """The event ids of a confirmation; an empty list for anything malformed."""
+    try:
+        obj = json.loads(payload)
+    except (ValueError, RecursionError):
+        return []
+    ids = obj.get("ids") if type(obj) is dict else None
+    return [i for i in ids if type(i) is str] if type(ids) is list else []
+
+
 def device_id_from_topic(topic: str) -> str:
-    """``shewu/v1/<id>/event`` → ``<id>``; ``unknown_topic`` or ``bad_device_id`` otherwise."""
+    """``shewu/v1/<id>/event`` or ``shewu/v1/edge/<edge>/<id>/event`` → ``<id>``;
+    ``unknown_topic`` or ``bad_device_id`` otherwise."""
+    if topic.startswith(EDGE_PREFIX) and topic.endswith(NATIVE_SUFFIX):
+        edge, _, device_id = topic[len(EDGE_PREFIX) : len(topic) - len(NATIVE_SUFFIX)].partition("/")
+        if not is_edge_id(edge) or not device_id or "/" in device_id:
+            raise DecodeError("unknown_topic", f"{topic[:200]!r} is not shewu/v1/edge/<edge_id>/<device_id>/event")
+        return check_device_id(device_id)
     if not (topic.startswith(NATIVE_PREFIX) and topic.endswith(NATIVE_SUFFIX)):
         raise DecodeError("unknown_topic", f"{topic[:200]!r} is not shewu/v1/<device_id>/event")
     device_id = topic[len(NATIVE_PREFIX) : len(topic) - len(NATIVE_SUFFIX)]

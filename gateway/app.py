@@ -42,7 +42,8 @@ from gateway.ingest_batch import BatchProcessor, Processor
 from gateway.ingest_worker import ProcessorProcess
 from gateway.live_bus import LiveBus
 from gateway.notify.dispatcher import NotifySender
-from gateway.notify.senders import PahoPublisher
+from gateway.notify.senders import HttpSender, PahoPublisher, Transports
+from gateway.outage import OutageAlarm
 from gateway.runtime import Runtime
 from gateway.scheduler import Scheduler
 from gateway.services.notices import Notifier, seed_default_channel
@@ -82,6 +83,7 @@ def build_ingest(runtime: Runtime) -> Ingest:
         topics=decoder.subscriptions(),
         metrics=runtime.metrics,
         on_committed=runtime.broadcast_committed,
+        on_health=runtime.outage.report if runtime.outage is not None else None,
         shared_group=s.shared_group,
         protocol=s.mqtt_protocol,
         batch_max=s.batch_max,
@@ -105,6 +107,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime.hub.bind(asyncio.get_running_loop())
+        publisher: PahoPublisher | None = None
         if settings.ingest:
             # paho's network thread releases the GIL for a syscall on nearly every packet; with
             # the default 5 ms switch interval any CPU-bound thread in this process (the
@@ -115,6 +118,12 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
             runtime.bus = LiveBus(mqtt_url=settings.mqtt_url, instance_id=settings.instance_id,
                                   deliver=runtime.hub.publish, protocol=settings.mqtt_protocol)
             runtime.bus.start()
+            # with a broker: per-person MQTT notifications (the outbox's, and the outage alarm's)
+            publisher = PahoPublisher(settings.mqtt_url, f"{settings.instance_id}-notify").start()
+            runtime.outage = OutageAlarm(engine=engine, clock=runtime.clock, zone=runtime.zone,
+                                         transports=Transports(http=HttpSender(), publish_mqtt=publisher.publish),
+                                         send_live=runtime.send_live)
+            await asyncio.to_thread(runtime.outage.start)
             runtime.ingest = await asyncio.to_thread(build_ingest, runtime)
             runtime.ingest.start()
         runtime.scheduler = Scheduler(engine=engine, clock=runtime.clock, instance=settings.instance_id,
@@ -123,9 +132,6 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
                                       on_changes=runtime.broadcast_committed, zone=runtime.zone)
         if settings.scheduler_interval > 0:
             runtime.scheduler.start()
-        publisher = None
-        if settings.ingest:  # with a broker: per-person MQTT notifications
-            publisher = PahoPublisher(settings.mqtt_url, f"{settings.instance_id}-notify").start()
         runtime.notify = NotifySender(engine=engine, clock=runtime.clock, instance=settings.instance_id,
                                       publish_mqtt=publisher.publish if publisher else None,
                                       interval=settings.scheduler_interval or 1.0)
@@ -139,6 +145,8 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
             await asyncio.to_thread(runtime.notify.stop)
             if publisher is not None:
                 publisher.stop()
+            if runtime.outage is not None:
+                runtime.outage.stop()
             if runtime.ingest is not None:
                 await asyncio.to_thread(runtime.ingest.stop)
             for stop in runtime.stoppers:

@@ -31,12 +31,14 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from device_adapters.mqtt_socket import disable_nagle
 from device_adapters.mqtt_url import parse_mqtt_url
-from gateway.ingest_batch import Processor, StoreFailed
+from device_adapters.native import confirm_topic, encode_confirm
+from gateway.ingest_batch import Committed, Processor, StoreFailed, WorkerLost
 from gateway.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
 SESSION_EXPIRY_S = 7 * 24 * 3600
+CONFIRM_CHUNK = 500  # event ids per confirmation message
 
 
 class Received(NamedTuple):
@@ -67,6 +69,7 @@ class Ingest:
         shared_group: str = "",
         protocol: int = 5,
         batch_max: int = 2000,
+        on_health: Callable[[bool, str], None] | None = None,
     ) -> None:
         self._url = parse_mqtt_url(mqtt_url)
         self._processor = processor
@@ -82,6 +85,8 @@ class Ingest:
         self._pump = threading.Thread(target=self._work, name="shewu-ingest-pump", daemon=True)
         self.connected = threading.Event()
         self.db_ok = True
+        self.db_error = ""  # why the last batch could not be stored, while db_ok is False
+        self._on_health = on_health
         v5 = protocol == 5
         self._client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2,
@@ -171,69 +176,66 @@ class Ingest:
             self._process_with_retry(batch)
 
     def _process_with_retry(self, batch: list[Received]) -> None:
-        """Commit the batch, or find out why not. A message the database refuses on its own
-        (a poison message) is dead-lettered and acknowledged; while the database itself is
-        down, nothing is acknowledged and the batch is retried with backoff."""
+        """Commit the batch, or keep it. A message that fails on its own is dead-lettered by the
+        processor (an alarm among them still opens a minimal order); a failure of the database or
+        the process acknowledges nothing: the batch is retried with backoff while /healthz is red
+        and the on-call team is told (``on_health``)."""
         delay = 0.2
         while not self._stopping.is_set():
             try:
                 self._process(batch)
-                self.db_ok = True
-                return
             except StoreFailed as exc:
                 self._metrics.record_failure()
-                log.error("ingest batch of %d not committed (%s); isolating", len(batch), exc)
-            if self._isolate(batch):
-                self.db_ok = True
-                return
-            self.db_ok = False
-            log.error("database unavailable; %d messages wait unacknowledged, retry in %.1fs", len(batch), delay)
-            self._stopping.wait(delay)
-            delay = min(delay * 2, 5.0)
+                self.db_ok, self.db_error = False, str(exc)[:300]
+                log.error("database unavailable (%s); %d messages wait unacknowledged, retry in %.1fs",
+                          exc, len(batch), delay)
+                self._health(False, str(exc))
+                self._stopping.wait(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            self.db_ok, self.db_error = True, ""
+            self._health(True, "")
+            return
 
-    def _isolate(self, batch: list[Received]) -> bool:
-        """Apply the messages one at a time and dead-letter only those that fail alone.
-        Answers False when even a dead letter cannot be written: the database is down."""
-        for i, item in enumerate(batch):
+    def _health(self, ok: bool, reason: str) -> None:
+        if self._on_health is not None:
             try:
-                self._process([item])
-            except StoreFailed as exc:
-                try:
-                    self._processor.dead_letter((item.topic, item.payload, item.retained), "store_failed", str(exc))
-                except StoreFailed:
-                    del batch[:i]  # those before i are committed and acknowledged
-                    return False
-                self._ack([item])
-                self._metrics.record_batch(messages=1, decoded=0, events=0, deadletters={"store_failed": 1},
-                                           opened={}, repeats=0, ack_lags=[])
-        return True
+                self._on_health(ok, reason)
+            except Exception:
+                log.exception("health callback failed")
 
     def _process(self, batch: list[Received]) -> None:
-        """Store a batch and acknowledge it. Messages that raise an alarm are committed and
-        acknowledged first, and their orders shown, before the rest of the batch is stored."""
-        early: set[int] = set()
-        lags: list[float] = []
-        shown = 0
+        """Store a batch; acknowledge, show and confirm each part as it commits (alarms first).
+        On StoreFailed ``batch`` is left holding only what is not committed."""
+        done: set[int] = set()  # id() of the messages committed (or given up on)
+        try:
+            self._process_part(list(batch), done)
+        finally:
+            batch[:] = [m for m in batch if id(m) not in done]
 
-        def alarms_committed(indexes: list[int], live: list[dict[str, Any]]) -> None:
-            nonlocal shown
-            self._ack([batch[i] for i in indexes])
+    def _process_part(self, part: list[Received], done: set[int]) -> None:
+        lags: list[float] = []
+
+        def on_commit(c: Committed) -> None:
+            items = [part[i] for i in c.indexes]
+            self._ack(items)
+            done.update(id(m) for m in items)
             t = time.monotonic()
-            lags.extend(t - batch[i].t_received for i in indexes)
-            early.update(indexes)
-            shown += len(live)
-            if live and self._on_committed is not None:
-                self._on_committed(live)
+            lags.extend(t - m.t_received for m in items)
+            if c.live and self._on_committed is not None:
+                self._on_committed(c.live)
+            if c.confirms:
+                self._confirm(c.confirms)
 
         try:
-            result = self._processor.process([(m.topic, m.payload, m.retained) for m in batch], alarms_committed)
-        except StoreFailed:
-            batch[:] = [m for i, m in enumerate(batch) if i not in early]  # those are done: retry the rest
-            raise
-        rest = [m for i, m in enumerate(batch) if i not in early]
-        self._ack(rest)
-        t = time.monotonic()
-        lags.extend(t - m.t_received for m in rest)
+            result = self._processor.process([(m.topic, m.payload, m.retained) for m in part], on_commit)
+        except WorkerLost as exc:
+            self._metrics.record_failure()
+            self._split(part, done, exc)
+            return
+        if result.held:
+            self._metrics.record_held(len(result.held))
+            done.update(id(part[i]) for i in result.held)  # not acknowledged: the broker keeps them
         self._metrics.record_batch(
             messages=result.messages,
             decoded=result.decoded,
@@ -242,11 +244,61 @@ class Ingest:
             opened=result.opened,
             repeats=result.repeats,
             ack_lags=lags,
+            minimal=result.minimal,
         )
         if result.telemetry:
             self._metrics.record_telemetry(result.telemetry)
-        if len(result.live) > shown and self._on_committed is not None:
-            self._on_committed(result.live[shown:])
+
+    def _split(self, part: list[Received], done: set[int], exc: WorkerLost) -> None:
+        """The worker died on this part: find the message that kills it by halving the part
+        (O(log n) tries, each committing its alarms first), not by replaying each alone."""
+        rest = [m for m in part if id(m) not in done]
+        if len(rest) > 1:
+            log.error("ingest worker died on %d messages (%s); splitting to find the cause", len(rest), exc)
+            mid = len(rest) // 2
+            self._process_part(rest[:mid], done)
+            self._process_part(rest[mid:], done)
+            return
+        if not rest:
+            return
+        [m] = rest
+        try:  # once more alone: a worker killed from outside is not the message's fault
+            self._process_part_once(m, done)
+            return
+        except WorkerLost:
+            pass
+        log.critical("message on %r kills the ingest worker; dead-lettered", m.topic[:200])
+        self._processor.dead_letter((m.topic, m.payload, m.retained), "worker_crash", str(exc)[:900])
+        self._ack([m])
+        done.add(id(m))
+        self._metrics.record_batch(messages=1, decoded=0, events=0, deadletters={"worker_crash": 1},
+                                   opened={}, repeats=0, ack_lags=[])
+
+    def _process_part_once(self, m: Received, done: set[int]) -> None:
+        def on_commit(c: Committed) -> None:
+            self._ack([m])
+            done.add(id(m))
+            if c.live and self._on_committed is not None:
+                self._on_committed(c.live)
+            if c.confirms:
+                self._confirm(c.confirms)
+
+        result = self._processor.process([(m.topic, m.payload, m.retained)], on_commit)
+        if result.held:
+            done.add(id(m))
+        self._metrics.record_batch(messages=1, decoded=result.decoded, events=result.events,
+                                   deadletters=result.deadletters, opened=result.opened, repeats=result.repeats,
+                                   ack_lags=[], minimal=result.minimal)
+
+    def _confirm(self, confirms: list[tuple[str, str]]) -> None:
+        """Tell each of Shewu's own edges which of its events are committed (QoS 1): it keeps
+        them in its outbox until then, since a broker can lose what it acknowledged."""
+        by_edge: dict[str, list[str]] = {}
+        for edge, event_id in confirms:
+            by_edge.setdefault(edge, []).append(event_id)
+        for edge, ids in by_edge.items():
+            for i in range(0, len(ids), CONFIRM_CHUNK):
+                self._client.publish(confirm_topic(edge), encode_confirm(ids[i:i + CONFIRM_CHUNK]), qos=1)
 
     def _ack(self, batch: list[Received]) -> None:
         generation = self._generation

@@ -14,7 +14,7 @@ import threading
 from multiprocessing.connection import Connection
 from typing import Any
 
-from gateway.ingest_batch import AlarmsCommitted, BatchResult, Item, StoreFailed
+from gateway.ingest_batch import BatchResult, Item, OnCommit, StoreFailed, WorkerLost
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +42,15 @@ def _serve(conn: Connection, db_url: str, z2m_base: str, max_payload: int,
             break  # the gateway is gone
         try:
             if op == "process":
-                reply: Any = processor.process(args, lambda indexes, live: conn.send(("alarms", (indexes, live))))
+                reply: Any = processor.process(args, lambda committed: conn.send(("committed", committed)))
             else:
                 reply = processor.dead_letter(*args)
             conn.send(("ok", reply))
         except StoreFailed as exc:
             conn.send(("failed", str(exc)))
+        except Exception as exc:  # a bug outside any one message's handling: as if the worker died
+            log.exception("ingest worker failed on a batch")
+            conn.send(("lost", f"{type(exc).__name__}: {exc}"[:900]))
     if telemetry is not None:
         telemetry.stop(5.0)
     engine.dispose()
@@ -88,7 +91,7 @@ class ProcessorProcess:
                 self._proc.kill()
             self._proc = None
 
-    def _call(self, op: str, args: Any, on_alarms: AlarmsCommitted | None = None) -> Any:
+    def _call(self, op: str, args: Any, on_commit: OnCommit | None = None) -> Any:
         with self._lock:
             try:
                 if self._conn is None:
@@ -96,18 +99,26 @@ class ProcessorProcess:
                 assert self._conn is not None
                 self._conn.send((op, args))
                 status, reply = self._recv()
-                while status == "alarms":  # committed ahead of the rest of the batch
-                    if on_alarms is not None:
-                        on_alarms(*reply)
+                while status == "committed":  # each transaction as it commits (alarms first)
+                    if on_commit is not None:
+                        on_commit(reply)
                     status, reply = self._recv()
-            except (EOFError, OSError, RuntimeError, TimeoutError) as exc:
-                log.error("ingest worker lost (%s); starting a new one", exc)
-                if isinstance(exc, TimeoutError) and self._proc is not None:
-                    self._proc.kill()  # hung: do not wait for it
+            except TimeoutError as exc:
+                # Hung, not dead: more likely the database (a lock, a stalled disk) than a message,
+                # so the batch is kept whole and tried again on a fresh worker.
+                log.error("ingest worker hung (%s); starting a new one", exc)
+                if self._proc is not None:
+                    self._proc.kill()  # do not wait for it
                 self.stop()
-                raise StoreFailed(f"ingest worker lost: {exc}") from exc
+                raise StoreFailed(f"ingest worker hung: {exc}") from exc
+            except (EOFError, OSError, RuntimeError) as exc:
+                log.error("ingest worker lost (%s); starting a new one", exc)
+                self.stop()
+                raise WorkerLost(f"ingest worker lost: {exc!r}") from exc
         if status == "failed":
             raise StoreFailed(reply)
+        if status == "lost":
+            raise WorkerLost(reply)
         return reply
 
     def _recv(self) -> tuple[str, Any]:
@@ -117,8 +128,8 @@ class ProcessorProcess:
         message: tuple[str, Any] = self._conn.recv()
         return message
 
-    def process(self, items: list[Item], on_alarms: AlarmsCommitted | None = None) -> BatchResult:
-        result: BatchResult = self._call("process", items, on_alarms)
+    def process(self, items: list[Item], on_commit: OnCommit | None = None) -> BatchResult:
+        result: BatchResult = self._call("process", items, on_commit)
         return result
 
     def dead_letter(self, item: Item, reason: str, detail: str) -> None:

@@ -27,6 +27,8 @@ class Metrics:
         self.order_repeats = 0
         self.batches = 0
         self.batch_failures = 0
+        self.alarms_minimal = 0  # alarms opened with device, kind and raw payload only (details refused)
+        self.held = 0  # messages not storable in any form: left unacknowledged with the broker
         self.telemetry: dict[str, int] = defaultdict(int)  # written, dropped, rejected, failed_batches
         self.telemetry_queued = 0
         self._lag_counts = [0] * (len(ACK_LAG_BUCKETS) + 1)
@@ -43,9 +45,11 @@ class Metrics:
         opened: dict[str, int],
         repeats: int,
         ack_lags: list[float],
+        minimal: int = 0,
     ) -> None:
         with self._lock:
             self.batches += 1
+            self.alarms_minimal += minimal
             self.messages_in += messages
             self.messages_decoded += decoded
             self.events += events
@@ -72,6 +76,10 @@ class Metrics:
     def record_failure(self) -> None:
         with self._lock:
             self.batch_failures += 1
+
+    def record_held(self, n: int) -> None:
+        with self._lock:
+            self.held += n
 
     def render(self, *, extra: dict[str, float] | None = None,
                counters: dict[str, tuple[str, float]] | None = None) -> str:
@@ -106,9 +114,18 @@ class Metrics:
                 "# HELP shewu_ingest_batches_total Batches of queued messages ingest committed.",
                 "# TYPE shewu_ingest_batches_total counter",
                 f"shewu_ingest_batches_total {self.batches}",
-                "# HELP shewu_ingest_batch_failures_total Batches rolled back (their messages are redelivered).",
+                "# HELP shewu_ingest_batch_failures_total Batches the database or the ingest worker did not take "
+                "(nothing acknowledged; retried).",
                 "# TYPE shewu_ingest_batch_failures_total counter",
                 f"shewu_ingest_batch_failures_total {self.batch_failures}",
+                "# HELP shewu_alarms_minimal_total Alarms opened with device, kind and raw payload only "
+                "(their details could not be stored).",
+                "# TYPE shewu_alarms_minimal_total counter",
+                f"shewu_alarms_minimal_total {self.alarms_minimal}",
+                "# HELP shewu_ingest_held_total Messages that could not be stored in any form, left "
+                "unacknowledged with the broker.",
+                "# TYPE shewu_ingest_held_total counter",
+                f"shewu_ingest_held_total {self.held}",
                 "# HELP shewu_ack_lag_seconds Time from receiving a message to acknowledging it to the broker.",
                 "# TYPE shewu_ack_lag_seconds histogram",
             ]

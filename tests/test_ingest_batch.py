@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from gateway.ingest_batch import BatchProcessor
+from gateway.ingest_batch import BatchProcessor, Committed
 from gateway.storage import crud
 from gateway.storage.db import session
 from gateway.storage.models import Device, Order
@@ -59,19 +59,24 @@ def test_alarms_are_committed_before_the_telemetry_around_them(engine: Engine) -
                                            clock=lambda: T0)
     seen_at_callback: list[tuple[list[int], list[str], int]] = []
 
-    def on_alarms(indexes: list[int], live: list[dict[str, object]]) -> None:
+    def on_commit(c: Committed) -> None:
         from gateway.storage.models import DeviceStatus
 
+        indexes, live = c.indexes, c.live
         with session(engine) as s:  # another connection: what is committed by now
             committed = [o.device_id for o in s.exec(select(Order))]
             statuses = len(s.exec(select(DeviceStatus)).all())
         seen_at_callback.append((indexes, committed, statuses))
-        assert [m["order"]["device_id"] for m in live] == committed  # type: ignore[index]
+        if indexes == [2]:
+            assert [m["order"]["device_id"] for m in live] == committed  # type: ignore[index]
+        else:
+            assert live == []  # the telemetry changed no order
 
     items = [(f"zigbee2mqtt/hb-{i}", b'{"battery":90,"linkquality":100}', False) for i in range(5)]
     items.insert(2, ("zigbee2mqtt/elder-9-sos", b'{"action":"emergency"}', False))
-    result = processor.process(items, on_alarms)
-    assert seen_at_callback == [([2], ["elder-9-sos"], 1)]  # only the SOS's own device status so far
+    result = processor.process(items, on_commit)
+    # the SOS first, with only its own device's status; then the telemetry around it
+    assert seen_at_callback == [([2], ["elder-9-sos"], 1), ([0, 1, 3, 4, 5], ["elder-9-sos"], 6)]
     assert result.opened == {"sos": 1} and result.messages == 6 and len(result.live) == 1
 
 

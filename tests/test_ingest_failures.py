@@ -18,7 +18,7 @@ from gateway.ingest_batch import BatchProcessor
 from gateway.live import LiveHub
 from gateway.metrics import Metrics
 from gateway.storage.db import create_schema, make_engine, session
-from gateway.storage.models import DeadLetter, Order
+from gateway.storage.models import DeadLetter, Order, TimelineEntry
 
 T0 = datetime(2026, 11, 28, 4, 0, tzinfo=UTC)
 
@@ -60,9 +60,14 @@ def test_a_poison_message_alone_is_dead_lettered_and_the_rest_go_on(engine: Engi
     ingest._process_with_retry([msg(2, "ok-1"), msg(3, too_long), msg(4, "ok-2")])
     assert ingest.acked == [1, 2, 3, 4]
     with session(engine) as s:
-        assert sorted(o.device_id for o in s.exec(select(Order))) == ["ok-1", "ok-2"]
+        orders = {o.device_id: o for o in s.exec(select(Order))}
         dead = s.exec(select(DeadLetter)).all()
-    assert [d.reason for d in dead] == ["store_failed", "store_failed"]
+        notes = [t.note for t in s.exec(select(TimelineEntry).where(TimelineEntry.order_id == orders["x" * 64].id))]
+    # the SOS whose device id the schema refuses still opens an order, minimally, and counts its repeat
+    assert sorted(orders) == ["ok-1", "ok-2", "x" * 64]
+    assert orders["x" * 64].event_count == 2 and orders["x" * 64].unregistered
+    assert notes == ["details could not be stored", "details could not be stored"]
+    assert [d.reason for d in dead] == ["store_refused", "store_refused"]
     assert ingest.db_ok
 
 

@@ -181,3 +181,61 @@ def live_changes(session: Session, changes: list[OrderChange], now: datetime) ->
     rows = {row.id: row for row in crud.order_rows(session, ids=missing)} if missing else {}
     return [{"event": c.event, "order": order_json(c.row if c.row is not None else rows[c.order_id], now)}
             for c in changes]
+
+
+# --- an alarm whose details cannot be stored (DESIGN invariant 8) -----------------------------
+
+_SAFE_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:-")
+MINIMAL_NOTE = "details could not be stored"
+
+
+def safe_text(text: str, limit: int) -> str:
+    """Text any database column takes: no NUL, no lone surrogate, at most ``limit`` characters."""
+    return text.replace("\x00", "\\u0000").encode("utf-8", "replace").decode("utf-8")[:limit]
+
+
+def safe_device_id(device_id: str) -> str:
+    kept = "".join(c for c in device_id if c in _SAFE_ID_CHARS)[:64]
+    return kept or "unknown-device"
+
+
+def open_minimal_order(session: Session, *, event: DeviceEvent, rule: OpenOrder, payload: bytes, error: str,
+                       now: datetime) -> OrderChange:
+    """Open (or count on) the order an alarm asks for with only what cannot fail: the device id,
+    the kind, the raw payload and the reason its details were not stored. Its ladder runs as
+    any other's, so a person is told."""
+    device_id = safe_device_id(event.device_id)
+    key = open_key(device_id, rule.order_kind)
+    data = {"event": event.kind.value, "source": safe_text(event.source, 32), "details_stored": False,
+            "error": safe_text(error, 500), "payload": safe_text(payload.decode("utf-8", "replace"), 4000)}
+    row = crud.count_repeat_on_open_order(session, open_key=key, at=now)
+    action, change = "repeat", "repeat"
+    if row is None:
+        row = crud.insert_order_unless_open(session, values={
+            "kind": rule.order_kind, "category": rule.category.value, "priority": rule.priority.value,
+            "status": initial_status(rule.category).value, "device_id": device_id, "unregistered": True,
+            "resident": "", "address": "", "grid": "", "open_key": key, "opened_at": now,
+            "ack_due_at": now + rule.targets.ack if rule.targets.ack is not None else None,
+            "onsite_due_at": now + rule.targets.onsite, "at_risk_at": now + rule.targets.at_risk,
+            "event_count": 1, "last_event_at": now,
+        })
+        if row is None:  # another instance opened it a moment ago
+            row = crud.count_repeat_on_open_order(session, open_key=key, at=now)
+            if row is None:
+                raise RuntimeError(f"open key {key} neither free nor held")
+        else:
+            action, change = "opened", "opened"
+            crud.add_escalation_steps(session, rows=ladder_rows(row.id, rule.order_kind, now, rule.priority.value))
+    crud.append_timeline_rows(session, rows=[{"order_id": row.id, "at": now, "actor": f"device:{device_id}",
+                                              "action": action, "note": MINIMAL_NOTE, "data": data}])
+    return OrderChange(row.id, change, row)
+
+
+def alarm_rules(events: list[DeviceEvent]) -> list[tuple[DeviceEvent, OpenOrder]]:
+    """The events among ``events`` that open an order, with their rule."""
+    found = []
+    for event in events:
+        rule = route(event.kind)
+        if isinstance(rule, OpenOrder):
+            found.append((event, rule))
+    return found

@@ -35,8 +35,12 @@ def healthz(runtime: RuntimeDep) -> JSONResponse:
         timers = (last is not None and time.monotonic() - last < stale_after) or \
             (last is None and time.monotonic() - runtime.started < stale_after)
     ok = db and mqtt is not False and (ingest is None or ingest.db_ok) and timers is not False
-    body = {"status": "ok" if ok else "degraded", "db": db, "mqtt": mqtt, "timers": timers,
-            "instance": runtime.settings.instance_id}
+    body: dict[str, Any] = {"status": "ok" if ok else "degraded", "db": db, "mqtt": mqtt, "timers": timers,
+                            "instance": runtime.settings.instance_id}
+    if ingest is not None:
+        body["ingest"] = "ok" if ingest.db_ok else "failing"
+        if not ingest.db_ok:
+            body["reason"] = ingest.db_error  # why alarms are not being stored (held by the broker)
     return JSONResponse(body, status_code=200 if ok else 503)
 
 
