@@ -7,18 +7,23 @@ Two threads:
   message to the outbox (an SQLite file, WAL, ``synchronous=FULL``), committed before anything
   else happens. Bad lines are logged with their reason, counted, and kept in the ``rejected``
   table (the latest :data:`REJECTED_KEEP`). When the port disappears it retries until it is back.
-- the publisher drains the outbox in id order over MQTT (paho-mqtt 2, QoS 1), with up to
-  ``window`` messages in flight, and deletes a row only after the broker's PUBACK. When the
-  broker goes away it drops the connection and its in-flight bookkeeping, reconnects with a fresh
-  clean session, and starts again from the oldest row still in the outbox, so events read
-  meanwhile go out later, in order. A message whose PUBACK was lost is sent again: delivery is at
-  least once, and the native ``id`` lets the gateway drop the copy.
+- the publisher drains the outbox in id order over MQTT (paho-mqtt 2, QoS 1) on the edge's own
+  topics (``shewu/v1/edge/<receiver_id>/<device_id>/event``), with up to ``window`` messages in
+  flight, and deletes a row only when the gateway confirms its event id on
+  ``shewu/v1/edge/<receiver_id>/confirm`` (its effect is committed). The broker's PUBACK is not
+  enough: a broker killed between two saves of its state loses what it acknowledged. A row the
+  broker took but the gateway did not confirm within ``confirm_timeout`` (doubling per send, at
+  most 5 minutes) is sent again. When the broker goes away the publisher drops the connection and
+  its in-flight bookkeeping, reconnects with a fresh clean session, and starts again from the
+  oldest row not yet taken by the broker, so events read meanwhile go out later, in order.
+  Delivery is at least once, and the native ``id`` lets the gateway drop the copy.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import logging
 import signal
 import socket
@@ -38,6 +43,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from device_adapters.events import DecodeError
 from device_adapters.mqtt_socket import disable_nagle
 from device_adapters.mqtt_url import MqttUrl, parse_mqtt_url
+from device_adapters.native import confirm_topic, decode_confirm, device_id_from_topic, edge_topic
 from device_adapters.serial_protocol import MAX_LINE, decode_line
 
 log = logging.getLogger("shewu.serial_bridge")
@@ -52,7 +58,10 @@ CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     topic TEXT NOT NULL,
     payload BLOB NOT NULL,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    event_id TEXT,
+    broker_acked_at REAL,
+    sends INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS rejected (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -64,8 +73,37 @@ CREATE TABLE IF NOT EXISTS rejected (
 """
 
 
+_ADDED_COLUMNS = (("event_id", "TEXT"), ("broker_acked_at", "REAL"), ("sends", "INTEGER NOT NULL DEFAULT 0"))
+# The longest wait for a confirmation before a row is sent again (the wait doubles per send).
+MAX_CONFIRM_WAIT = 300.0
+
+
+def _event_id_of(payload: bytes) -> str | None:
+    """The ``id`` of a native message this process built (None if it has none)."""
+    try:
+        obj = json.loads(payload)
+    except ValueError:
+        return None
+    event_id = obj.get("id") if isinstance(obj, dict) else None
+    return event_id if isinstance(event_id, str) else None
+
+
+def publish_topic(edge_id: str, topic: str) -> str:
+    """Where an edge publishes a native message: under its own prefix, so that the gateway can
+    confirm it (and the broker's ACL can hold the edge to it)."""
+    try:
+        return edge_topic(edge_id, device_id_from_topic(topic))
+    except (DecodeError, ValueError):
+        return topic
+
+
 class Outbox:
-    """The on-disk queue. One instance per thread (SQLite connections are not shared)."""
+    """The on-disk queue. One instance per thread (SQLite connections are not shared).
+
+    A row stays until the gateway confirms its event id (``confirmed``): a broker acknowledgement
+    alone is not enough, since a broker that crashes loses what it acknowledged since its last
+    save. Rows the broker took but the gateway did not confirm in time are sent again; the
+    gateway drops the copies by event id."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
@@ -73,21 +111,57 @@ class Outbox:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(outbox)")}
+        for name, decl in _ADDED_COLUMNS:  # an outbox file written by an older release
+            if name not in columns:
+                self._db.execute(f"ALTER TABLE outbox ADD COLUMN {name} {decl}")
+        self._db.execute("CREATE INDEX IF NOT EXISTS outbox_event_id ON outbox (event_id)")
 
     def close(self) -> None:
         self._db.close()
 
     def append(self, topic: str, payload: bytes) -> int:
-        """Store one message; durable when this returns."""
+        """Store one native message; durable when this returns. Its event id (the native ``id``)
+        is what the gateway's confirmation names."""
         cur = self._db.execute(
-            "INSERT INTO outbox (topic, payload, created_at) VALUES (?, ?, ?)",
-            (topic, payload, datetime.now(UTC).isoformat()),
+            "INSERT INTO outbox (topic, payload, created_at, event_id) VALUES (?, ?, ?, ?)",
+            (topic, payload, datetime.now(UTC).isoformat(), _event_id_of(payload)),
         )
         return int(cur.lastrowid or 0)
 
+    def broker_acked(self, ids: list[int], at: float) -> None:
+        """The broker has these rows. Rows with an event id now wait for the gateway's
+        confirmation; rows without one (written by an older release) are done."""
+        if ids:
+            self._db.execute("BEGIN")
+            self._db.executemany("DELETE FROM outbox WHERE id = ? AND event_id IS NULL", [(i,) for i in ids])
+            self._db.executemany("UPDATE outbox SET broker_acked_at = ?, sends = sends + 1 WHERE id = ?",
+                                 [(at, i) for i in ids])
+            self._db.execute("COMMIT")
+
+    def confirmed(self, event_ids: list[str]) -> int:
+        """The gateway has committed these events: forget them. Answers how many rows went."""
+        if not event_ids:
+            return 0
+        cur = self._db.executemany("DELETE FROM outbox WHERE event_id = ?", [(i,) for i in event_ids])
+        return max(cur.rowcount, 0)
+
+    def unconfirmed(self, now: float, timeout: float, limit: int) -> list[tuple[int, str, bytes]]:
+        """Rows the broker took but the gateway has not confirmed within ``timeout`` (doubling
+        with each send, at most :data:`MAX_CONFIRM_WAIT`): to be sent again."""
+        rows = self._db.execute(
+            "SELECT id, topic, payload FROM outbox WHERE broker_acked_at IS NOT NULL "
+            "AND broker_acked_at + min(? * (1 << min(sends - 1, 10)), ?) < ? ORDER BY id LIMIT ?",
+            (timeout, MAX_CONFIRM_WAIT, now, limit),
+        ).fetchall()
+        if rows:
+            self._db.executemany("UPDATE outbox SET broker_acked_at = NULL WHERE id = ?", [(r[0],) for r in rows])
+        return [(int(r[0]), str(r[1]), bytes(r[2])) for r in rows]
+
     def peek(self, after_id: int, limit: int) -> list[tuple[int, str, bytes]]:
         rows = self._db.execute(
-            "SELECT id, topic, payload FROM outbox WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit)
+            "SELECT id, topic, payload FROM outbox WHERE id > ? AND broker_acked_at IS NULL ORDER BY id LIMIT ?",
+            (after_id, limit),
         ).fetchall()
         return [(int(r[0]), str(r[1]), bytes(r[2])) for r in rows]
 
@@ -96,7 +170,11 @@ class Outbox:
             self._db.executemany("DELETE FROM outbox WHERE id = ?", [(i,) for i in ids])
 
     def pending(self) -> int:
+        """Rows not yet confirmed by the gateway (whether or not the broker has them)."""
         return int(self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
+
+    def awaiting_confirmation(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM outbox WHERE broker_acked_at IS NOT NULL").fetchone()[0])
 
     def reject(self, reason: str, detail: str, line: bytes) -> None:
         self._db.execute("BEGIN")
@@ -123,7 +201,9 @@ class Outbox:
 class BridgeStats:
     lines: int = 0
     queued: int = 0
-    published: int = 0
+    published: int = 0  # acknowledged by the broker
+    confirmed: int = 0  # confirmed by the gateway (committed), and so forgotten
+    resent: int = 0  # sent again: the gateway did not confirm in time
     rejected: Counter[str] = field(default_factory=Counter)
     serial_connected: bool = False
     mqtt_connected: bool = False
@@ -135,6 +215,8 @@ class BridgeStats:
             self.lines,
             self.queued,
             self.published,
+            self.confirmed,
+            self.resent,
             Counter(self.rejected),
             self.serial_connected,
             self.mqtt_connected,
@@ -149,6 +231,7 @@ class _Session:
     refused: bool = False
     lost: bool = False
     acked: list[int] = field(default_factory=list)
+    confirmed: list[str] = field(default_factory=list)  # event ids the gateway has committed
 
 
 class SerialBridge:
@@ -171,6 +254,7 @@ class SerialBridge:
         max_retry_delay: float = 5.0,
         keepalive: int = 15,
         ack_timeout: float = 30.0,
+        confirm_timeout: float = 10.0,
         client_id: str | None = None,
     ) -> None:
         if not 0 < len(receiver_id) <= 32 or not _RECEIVER_CHARS.issuperset(receiver_id):
@@ -187,6 +271,7 @@ class SerialBridge:
         self.max_retry_delay = max_retry_delay
         self.keepalive = keepalive
         self.ack_timeout = ack_timeout
+        self.confirm_timeout = confirm_timeout  # the first wait for the gateway's confirmation
         self.client_id = client_id or f"shewu-serial-{receiver_id}"
         self._stop = threading.Event()
         self._new_data = threading.Event()
@@ -228,7 +313,7 @@ class SerialBridge:
             return self._stats.copy()
 
     def pending(self) -> int:
-        """Messages in the outbox not yet acknowledged by the broker."""
+        """Messages in the outbox not yet confirmed by the gateway."""
         box = Outbox(self.outbox_path)
         try:
             return box.pending()
@@ -358,7 +443,11 @@ class SerialBridge:
                 log.error("MQTT broker %s refused the connection: %s", self.mqtt, rc)
                 session.refused = True
             else:
+                c.subscribe(confirm_topic(self.receiver_id), qos=1)
                 session.connected = True
+
+        def on_message(c: mqtt.Client, u: Any, msg: mqtt.MQTTMessage) -> None:
+            session.confirmed.extend(decode_confirm(msg.payload))
 
         def on_disconnect(c: mqtt.Client, u: Any, flags: Any, rc: Any, props: Any) -> None:
             session.lost = True
@@ -369,6 +458,7 @@ class SerialBridge:
         client.on_connect = on_connect
         client.on_disconnect = on_disconnect
         client.on_publish = on_publish
+        client.on_message = on_message
         return client
 
     def _publisher(self) -> None:
@@ -419,6 +509,7 @@ class SerialBridge:
         last_id = 0
         more = True
         announced = False
+        next_resend_check = 0.0
         while not self._stop.is_set():
             rc = client.loop(timeout=0.02)
             if rc != MQTTErrorCode.MQTT_ERR_SUCCESS or session.lost or session.refused:
@@ -436,16 +527,32 @@ class SerialBridge:
             if session.acked:
                 done = [inflight.pop(mid)[0] for mid in session.acked if mid in inflight]
                 session.acked.clear()
-                box.delete(done)
+                box.broker_acked(done, time.time())
                 self._add("published", len(done))
+            if session.confirmed:
+                self._add("confirmed", box.confirmed(session.confirmed))
+                session.confirmed.clear()
             free = self.window - len(inflight)
+            if free > 0 and time.monotonic() >= next_resend_check:
+                next_resend_check = time.monotonic() + 1.0
+                again = box.unconfirmed(time.time(), self.confirm_timeout, free)
+                if again:
+                    log.warning("%d event(s) not confirmed by the gateway in time; sending again", len(again))
+                    self._add("resent", len(again))
+                now = time.monotonic()
+                for row_id, topic, payload in again:
+                    info = client.publish(publish_topic(self.receiver_id, topic), payload, qos=1)
+                    if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                        return
+                    inflight[info.mid] = (row_id, now)
+                free = self.window - len(inflight)
             if free > 0 and (more or self._new_data.is_set()):
                 self._new_data.clear()
                 rows = box.peek(last_id, free)
                 more = len(rows) == free
                 now = time.monotonic()
                 for row_id, topic, payload in rows:
-                    info = client.publish(topic, payload, qos=1)
+                    info = client.publish(publish_topic(self.receiver_id, topic), payload, qos=1)
                     if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
                         return
                     inflight[info.mid] = (row_id, now)

@@ -126,6 +126,16 @@ class Mosquitto:
         self.stop()
         self.start()
 
+    def crash(self, *, lose_state: bool = True) -> None:
+        """SIGKILL, as a crash: nothing saved since the last autosave; with ``lose_state`` the saved
+        state goes too (sessions, queued messages), as when a broker comes back on a new disk."""
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+        if lose_state:
+            (self.data_dir / "mosquitto.db").unlink(missing_ok=True)
+
 
 class EmbeddedBroker:
     """amqtt in a thread of its own. MQTT 3.1.1 only: the gateway connects with protocol 4."""

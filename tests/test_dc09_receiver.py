@@ -26,7 +26,7 @@ from device_adapters.dc09_receiver import (
     run,
 )
 from device_adapters.events import EventKind
-from device_adapters.native import decode_native
+from device_adapters.native import confirm_topic, decode_native, edge_of_topic, encode_confirm
 from gateway.broker import Mosquitto, free_port, mosquitto_path
 
 pytestmark = [
@@ -67,7 +67,7 @@ class Subscriber:
 
         def on_connect(client: mqtt.Client, u: Any, flags: Any, rc: Any, props: Any) -> None:
             if not rc.is_failure:
-                client.subscribe("shewu/v1/+/event", qos=1)
+                client.subscribe([("shewu/v1/+/event", 1), ("shewu/v1/edge/+/+/event", 1)])
 
         def on_subscribe(client: mqtt.Client, u: Any, mid: int, rcs: Any, props: Any) -> None:
             self.subscribed.set()
@@ -75,6 +75,9 @@ class Subscriber:
         def on_message(client: mqtt.Client, u: Any, msg: mqtt.MQTTMessage) -> None:
             with self.lock:
                 self.messages.append((msg.topic, bytes(msg.payload)))
+            edge = edge_of_topic(msg.topic)
+            if edge is not None:  # standing in for the gateway's commit confirmation
+                client.publish(confirm_topic(edge), encode_confirm([json.loads(msg.payload)["id"]]), qos=1)
 
         c.on_connect, c.on_subscribe, c.on_message = on_connect, on_subscribe, on_message
         c.connect(self.host, self.port, keepalive=10)
@@ -178,7 +181,7 @@ async def test_ack_on_good_frames_and_the_events_arrive_on_mqtt(receiver: Dc09Re
     ]
     with subscriber.lock:
         topics = [t for t, _ in subscriber.messages]
-    assert topics[0] == "shewu/v1/dc09-1234-003/event"
+    assert topics[0] == "shewu/v1/edge/rx-test/dc09-1234-003/event"  # under the edge's own prefix
     events = [decode_native(t, p, T0) for t, p in subscriber.messages[:1]]
     assert (events[0].kind, events[0].at, events[0].raw["code"]) == (
         EventKind.LEAK,

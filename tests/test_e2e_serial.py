@@ -63,3 +63,38 @@ def test_serial_lines_become_orders_even_across_a_broker_outage(
         assert bridge.stats.rejected["bad_frame"] == 1  # the line noise was refused, not forwarded
     finally:
         bridge.stop()
+
+
+def test_a_broker_that_loses_its_state_loses_no_serial_alarm(
+    gateway_factory: Callable[..., GatewayProcess], broker: Mosquitto, serial_port: tuple[int, str], tmp_path: Path,
+) -> None:
+    """Issue 10, finding 4: the broker acknowledged the bridge's SOS events, then was killed and came
+    back without its saved state. The bridge keeps each event until the gateway confirms it is
+    committed, sends the unconfirmed ones again, and the gateway opens every order once."""
+    master, path = serial_port
+    gw = gateway_factory(instance_id="gw-crash").start()
+    bridge = SerialBridge(path, tmp_path / "outbox.db", broker.url, "rx-b4", confirm_timeout=1.0)
+    bridge.start()
+    try:
+        wait_until(lambda: bridge.stats.serial_connected and bridge.stats.mqtt_connected, what="bridge up")
+        os.write(master, encode_line(1, "elder-401-sos", "sos", time.time(), {}))
+        wait_until(lambda: "elder-401-sos" in devices_with_orders(gw), what="the first SOS as an order")
+        wait_until(lambda: bridge.pending() == 0, what="the first SOS confirmed")
+        gw.stop()  # the gateway is away: the broker queues for its session
+        devices = [f"elder-40{n}-sos" for n in range(2, 7)]
+        for seq, device in enumerate(devices, start=2):
+            os.write(master, encode_line(seq, device, "sos", time.time(), {}))
+        wait_until(lambda: bridge.stats.published >= 6, what="the broker acknowledged all five")
+        assert bridge.pending() == 5  # the broker has them, the gateway has not confirmed them
+        broker.crash(lose_state=True)  # and the broker loses them
+        broker.start()
+        gw.start()
+        want = {"elder-401-sos", *devices}
+        wait_until(lambda: devices_with_orders(gw) == want, timeout=40, what="every SOS as an order")
+        wait_until(lambda: bridge.pending() == 0, what="all confirmed")
+        assert bridge.stats.resent >= 5
+        orders = gw.get("/api/orders", limit=1000)
+        assert sorted(o["device_id"] for o in orders) == sorted(want)  # each once
+        assert all(o["event_count"] == 1 for o in orders)  # the resends were recognised as copies
+    finally:
+        bridge.stop()

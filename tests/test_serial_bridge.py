@@ -21,7 +21,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from device_adapters.events import EventKind
-from device_adapters.native import decode_native
+from device_adapters.native import confirm_topic, decode_native, edge_of_topic, encode_confirm
 from device_adapters.serial_bridge import SerialBridge, configure_parser, run
 from device_adapters.serial_protocol import encode_line
 from tests.mqtt_broker import MosquittoBroker, free_port, mosquitto_path
@@ -72,12 +72,14 @@ class Pty:
 
 @dataclass
 class Subscriber:
-    """A paho client collecting native messages in arrival order."""
+    """A paho client collecting native messages in arrival order. With ``confirm`` it stands in
+    for the gateway's commit confirmation: each edge message's id is confirmed on receipt."""
 
     url_host: str
     url_port: int
     client_id: str = ""
     persistent: bool = False
+    confirm: bool = True
     messages: list[tuple[str, bytes]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     subscribed: threading.Event = field(default_factory=threading.Event)
@@ -93,7 +95,7 @@ class Subscriber:
 
         def on_connect(client: mqtt.Client, u: Any, flags: Any, rc: Any, props: Any) -> None:
             if not rc.is_failure:
-                client.subscribe("shewu/v1/+/event", qos=1)
+                client.subscribe([("shewu/v1/+/event", 1), ("shewu/v1/edge/+/+/event", 1)])
 
         def on_subscribe(client: mqtt.Client, u: Any, mid: int, rcs: Any, props: Any) -> None:
             self.subscribed.set()
@@ -101,6 +103,9 @@ class Subscriber:
         def on_message(client: mqtt.Client, u: Any, msg: mqtt.MQTTMessage) -> None:
             with self.lock:
                 self.messages.append((msg.topic, bytes(msg.payload)))
+            edge = edge_of_topic(msg.topic)
+            if self.confirm and edge is not None:
+                client.publish(confirm_topic(edge), encode_confirm([json.loads(msg.payload)["id"]]), qos=1)
 
         c.on_connect = on_connect
         c.on_subscribe = on_subscribe
@@ -176,8 +181,8 @@ def subscribers() -> Iterator[list[Subscriber]]:
         s.stop()
 
 
-def make_bridge(made: list[SerialBridge], serial_path: str, outbox: Path, url: str) -> SerialBridge:
-    b = SerialBridge(serial_path, outbox, url, RX, retry_delay=0.05, max_retry_delay=0.5)
+def make_bridge(made: list[SerialBridge], serial_path: str, outbox: Path, url: str, **kw: Any) -> SerialBridge:
+    b = SerialBridge(serial_path, outbox, url, RX, retry_delay=0.05, max_retry_delay=0.5, **kw)
     made.append(b)
     b.start()
     return b
@@ -374,3 +379,55 @@ def test_run_refuses_a_bad_receiver_id(tmp_path: Path) -> None:
     configure_parser(parser)
     args = parser.parse_args(["--port", "loop://", "--outbox", str(tmp_path / "o.db"), "--receiver-id", "a b"])
     assert run(args) == 2
+
+
+def test_an_event_the_broker_took_stays_until_the_gateway_confirms_it(
+    broker_factory: Callable[..., MosquittoBroker],
+    port: Pty,
+    bridges: list[SerialBridge],
+    subscribers: list[Subscriber],
+    tmp_path: Path,
+) -> None:
+    """A broker's PUBACK is not enough (a broker killed between saves loses what it acknowledged):
+    the row stays, is sent again while no confirmation comes, and goes once the gateway confirms."""
+    broker = broker_factory()
+    silent = Subscriber(broker.host, broker.port, confirm=False).start()  # a gateway that never confirms
+    subscribers.append(silent)
+    bridge = make_bridge(bridges, port.path, tmp_path / "outbox.db", broker.url, confirm_timeout=0.5)
+    wait_for(lambda: bridge.stats.mqtt_connected, what="bridge connected")
+    port.write(line(1, "elder-104-sos", "sos"))
+    wait_for(lambda: bridge.stats.published >= 1, what="the broker took it")
+    assert bridge.pending() == 1  # kept: only the broker has it
+    with silent.lock:
+        topic = silent.messages[0][0]
+    assert topic == f"shewu/v1/edge/{RX}/elder-104-sos/event"
+    wait_for(lambda: bridge.stats.resent >= 1 and len(silent.ids()) >= 2, what="sent again")
+    assert set(silent.ids()) == {expected_id(1)} and bridge.pending() == 1
+    confirmer = Subscriber(broker.host, broker.port).start()  # now the gateway confirms
+    subscribers.append(confirmer)
+    wait_for(lambda: bridge.pending() == 0, what="confirmed and forgotten", timeout=15)
+    assert bridge.stats.confirmed == 1
+
+
+def test_an_outbox_file_of_the_previous_release_is_upgraded(tmp_path: Path) -> None:
+    import sqlite3
+
+    from device_adapters.serial_bridge import Outbox
+
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    db.executescript("CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, "
+                     "payload BLOB NOT NULL, created_at TEXT NOT NULL);"
+                     "INSERT INTO outbox (topic, payload, created_at) VALUES ('shewu/v1/d/event', X'7B7D', 'x');")
+    db.commit()
+    db.close()
+    box = Outbox(path)
+    try:
+        assert box.peek(0, 10) == [(1, "shewu/v1/d/event", b"{}")]
+        box.broker_acked([1], 0.0)  # no event id: the broker's PUBACK is all it can get
+        assert box.pending() == 0
+        box.append("shewu/v1/d/event", b'{"v":1,"id":"rx:2","kind":"sos"}')
+        box.broker_acked([2], 0.0)
+        assert box.pending() == 1 and box.confirmed(["rx:2"]) == 1 and box.pending() == 0
+    finally:
+        box.close()
