@@ -564,6 +564,23 @@ class SerialBridge:
                     return
 
 
+class OutboxPublisher(SerialBridge):
+    """The publisher alone, for edges fed by something other than a serial port (the DC-09
+    receiver's TCP server, a home unit's devices): they append to the outbox and call
+    :meth:`notify`; the publisher sends on the edge's prefix and forgets a row when the gateway
+    confirms it."""
+
+    def __init__(self, outbox_path: str | Path, mqtt_url: str | MqttUrl, edge_id: str, **kw: Any) -> None:
+        super().__init__("", outbox_path, mqtt_url, edge_id, **kw)
+
+    def _reader(self) -> None:  # no serial port
+        self._stop.wait()
+
+    def notify(self) -> None:
+        """New rows are in the outbox."""
+        self._new_data.set()
+
+
 # -- command line ----------------------------------------------------------------------------
 
 

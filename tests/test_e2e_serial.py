@@ -98,3 +98,29 @@ def test_a_broker_that_loses_its_state_loses_no_serial_alarm(
         assert all(o["event_count"] == 1 for o in orders)  # the resends were recognised as copies
     finally:
         bridge.stop()
+
+
+def test_a_home_unit_keeps_its_sos_until_the_gateway_confirms_it(
+    gateway_factory: Callable[..., GatewayProcess], broker: Mosquitto, tmp_path: Path,
+) -> None:
+    """Shewu's home unit (simulated firmware) holds an SOS across a broker crash that loses its
+    state, and forgets it only once the gateway has committed it."""
+    from firmware_sim.devices import make_device
+    from firmware_sim.home_unit import HomeUnit
+    from firmware_sim.transport import Sender
+
+    gw = gateway_factory(instance_id="gw-unit").start()
+    unit = HomeUnit("unit-b5-301", tmp_path / "unit.db", broker.url, confirm_timeout=1.0).start()
+    try:
+        sender = Sender(publish=unit.publish)
+        gw.stop()
+        sender.send(make_device("sos_button", "elder-501-sos"), "sos", "native")
+        wait_until(lambda: unit.stats.published >= 1, what="the broker took the SOS")
+        assert unit.pending() == 1
+        broker.crash(lose_state=True)
+        broker.start()
+        gw.start()
+        wait_until(lambda: "elder-501-sos" in devices_with_orders(gw), timeout=40, what="the SOS as an order")
+        wait_until(lambda: unit.pending() == 0, what="confirmed")
+    finally:
+        unit.stop()
