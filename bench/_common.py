@@ -90,3 +90,24 @@ def pre_publish(mqtt_url: str, messages: int, *, devices: int = 2000, rate: floa
 
 def wait_quiet(seconds: float) -> None:
     time.sleep(seconds)
+
+
+def sign_in(gw: GatewayProcess, *, name: str = "bench-duty", role: str = "dispatcher") -> dict[str, str]:
+    """Sign in the way a person on the board does: an admin makes the account with
+    ``shewu user add`` on the gateway's database, then the person signs in over HTTP. Answers
+    the cookies to send (the session cookie), for HTTP and for the live feed's WebSocket."""
+    import secrets
+
+    import httpx
+
+    password = secrets.token_urlsafe(18)
+    subprocess.run([sys.executable, "-m", "gateway.cli", "user", "add", name, "--role", role, "--db", gw.db_url,
+                    "--password-stdin"], input=password + "\n", text=True, check=True, cwd=ROOT,
+                   stdout=subprocess.DEVNULL)
+    resp = httpx.post(f"{gw.base_url}/api/auth/login", json={"name": name, "password": password}, timeout=10)
+    resp.raise_for_status()
+    return dict(resp.cookies)
+
+
+def cookie_header(cookies: dict[str, str]) -> dict[str, str]:
+    return {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}

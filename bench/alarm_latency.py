@@ -23,7 +23,7 @@ import uuid
 from pathlib import Path
 
 import websockets
-from _common import ROOT, GatewayProcess, Mosquitto, ProcStats, percentile
+from _common import ROOT, GatewayProcess, Mosquitto, ProcStats, cookie_header, percentile, sign_in
 
 
 def load_process(
@@ -41,9 +41,10 @@ def load_process(
 
 
 def live_listener(port: int, prefix: str, arrivals: dict[str, int], ready: threading.Event,
-                  stop: threading.Event) -> None:
+                  stop: threading.Event, cookies: dict[str, str]) -> None:
     async def run() -> None:
-        async with websockets.connect(f"ws://127.0.0.1:{port}/api/live", max_size=None) as ws:
+        async with websockets.connect(f"ws://127.0.0.1:{port}/api/live", max_size=None,
+                                      additional_headers=cookie_header(cookies)) as ws:
             await ws.recv()  # snapshot
             ready.set()
             while not stop.is_set():
@@ -100,9 +101,11 @@ def run_gateway_phase(url: str, args: argparse.Namespace, work: Path) -> dict[st
         assert gw.proc is not None
         arrivals: dict[str, int] = {}
         ready, stop = threading.Event(), threading.Event()
-        listener = threading.Thread(target=live_listener, args=(gw.port, prefix, arrivals, ready, stop))
+        cookies = sign_in(gw)  # the board's dispatcher, signed in as a person does
+        listener = threading.Thread(target=live_listener, args=(gw.port, prefix, arrivals, ready, stop, cookies))
         listener.start()
-        ready.wait(10)
+        if not ready.wait(10):
+            raise SystemExit("the live feed did not answer with its snapshot")
         stats = ProcStats(gw.proc.pid)
         out = work / "load.json"
         load = load_process(url, args.rate, args.alarm_rate, args.duration, prefix, out, args.telemetry_qos,
