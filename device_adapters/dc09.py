@@ -25,7 +25,8 @@ panel send the same frame again and again):
 
 - the CRC as two binary bytes instead of four hex digits (Lupusec and OPAX panels; ioBroker.sia's
   receiver reads and answers them in kind), see :class:`Framing`;
-- the CRC computed over the length field and the message (Eldes panels: pysiaalarm issue #17);
+- the CRC computed over the message and its closing CR (Eldes panels: five frames quoted in
+  pysiaalarm issues #17 and #28 all check this way);
 - no ``L<pref>`` field (the default of the dc09_spt dialler on PyPI), or ``L`` without digits (a
   Chinese alarm host quoted in ioBroker.sia issue #11);
 - an account of letters and digits (dc09_spt's example uses ``YA247940``);
@@ -130,11 +131,11 @@ def crc16_arc(data: bytes) -> int:
 @dataclass(frozen=True, slots=True)
 class Framing:
     """How a panel frames its CRC. The standard: four hex digits, the CRC of the message alone. Seen
-    in the field: two binary bytes (``binary_crc``) and a CRC over the length field and the message
-    (``crc_covers_length``). An answer is framed like the frame it answers."""
+    in the field: two binary bytes (``binary_crc``) and a CRC over the message and its closing CR
+    (``crc_covers_cr``). An answer is framed like the frame it answers."""
 
     binary_crc: bool = False
-    crc_covers_length: bool = False
+    crc_covers_cr: bool = False
 
 
 STANDARD = Framing()
@@ -245,7 +246,7 @@ def _parse_header(message: str, pos: int) -> tuple[str, str | None, str | None, 
     line: str | None = None
     if message.startswith("L", pos):
         end = _run(message, pos + 1, 0, 6)
-        if not message.startswith("#", end):
+        if not message.startswith(("#", "["), end):
             raise DecodeError("bad_line", "L must be followed by 0-6 hex digits and the account")
         line, pos = message[pos + 1 : end], end
     if not message.startswith("#", pos):
@@ -285,7 +286,7 @@ def guess_framing(frame: bytes) -> Framing:
     covers = False
     with contextlib.suppress(ValueError):
         sent = int.from_bytes(frame[1:head], "big") if binary else int(frame[1:head].decode("ascii"), 16)
-        covers = sent != crc16_arc(frame[head + 4 : -1]) and sent == crc16_arc(frame[head:-1])
+        covers = sent != crc16_arc(frame[head + 4 : -1]) and sent == crc16_arc(frame[head + 4 :])
     return Framing(binary, covers)
 
 
@@ -317,12 +318,12 @@ def parse_frame(frame: bytes) -> Dc09Frame:
             raise DecodeError("bad_crc", f"CRC field {crc_text!r} is not four hex digits")
         sent = int(crc_text, 16)
     computed = crc16_arc(raw_message)
-    covers_length = False
+    covers_cr = False
     if sent != computed:
-        covers_length = sent == crc16_arc(raw_len + raw_message)
-        if not covers_length:
+        covers_cr = sent == crc16_arc(raw_message + CR)
+        if not covers_cr:
             raise DecodeError("bad_crc", f"CRC is {sent:04X}, computed {computed:04X}")
-    framing = Framing(binary, covers_length)
+    framing = Framing(binary, covers_cr)
     if len_text[0] != "0" or not _HEX.issuperset(len_text):
         raise DecodeError("bad_length", f"length field {len_text!r} is not 0LLL (hex)")
     if int(len_text, 16) != len(message):
@@ -389,7 +390,7 @@ def encode_frame(message: str, framing: Framing = STANDARD) -> bytes:
     if len(body) > MAX_MESSAGE:
         raise ValueError(f"message is {len(body)} bytes, over {MAX_MESSAGE}")
     length = f"0{len(body):03X}".encode("ascii")
-    crc = crc16_arc(length + body if framing.crc_covers_length else body)
+    crc = crc16_arc(body + CR if framing.crc_covers_cr else body)
     crc_field = crc.to_bytes(2, "big") if framing.binary_crc else f"{crc:04X}".encode("ascii")
     return LF + crc_field + length + body + CR
 
@@ -523,7 +524,7 @@ def unknown_alarm(
 
 def _zone_number(number: str) -> str:
     """Zones as three digits (``4`` → ``004``), so one sensor has one device id in CID and SIA."""
-    return f"{int(number):03d}" if number.isdigit() and len(number) <= 3 else number
+    return f"{int(number):03d}" if number.isdigit() and len(number) <= 6 else number
 
 
 def _contact_id_events(frame: Dc09Frame, received_at: datetime, codes: Mapping[str, CidCode]) -> list[Dc09Event]:
