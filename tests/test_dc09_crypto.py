@@ -57,8 +57,8 @@ def test_third_party_dialler_frames_decrypt_and_decode(key: bytes) -> None:
 
 def test_encrypted_ack_is_accepted_by_the_dialler_and_decrypts_to_the_time() -> None:
     spt = dc09_msg("1234", KEY_128)
-    frame = decrypt_frame(parse_frame(spt.dc09block(9, "ADM-CID", dc05_msg.dc05event("1234", {"code": "100"})).encode()),
-                          KEY_128)
+    raw = spt.dc09block(9, "ADM-CID", dc05_msg.dc05event("1234", {"code": "100"})).encode()
+    frame = decrypt_frame(parse_frame(raw), KEY_128)
     at = now()
     ack = build_encrypted_ack(frame, KEY_128, at)
     assert ack.startswith(b"\n") and b'"*ACK"0009#1234[' in ack

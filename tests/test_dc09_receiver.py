@@ -409,7 +409,7 @@ async def test_encrypted_frames_are_decrypted_and_answered_encrypted(
         assert [r["reason"] for r in rx.rejected()] == ["wrong_key", "wrong_key"]
         await wait_until(lambda: len(subscriber.distinct()) == 2, what="the fire and the unknown alarm")
         docs = list(subscriber.distinct().values())
-        assert [(d["kind"], d["value"] if "value" in d else None) for d in docs] == [
+        assert [(d["kind"], d.get("value", None)) for d in docs] == [
             ("fire", "smoke"), ("unknown_alarm", None)
         ]
         assert docs[1]["data"]["reason"] == "wrong_key"
