@@ -9,23 +9,29 @@ The payload inside the DC-09 data block is ``#<account>|<Q><EEE> <GG> <ZZZ>``:
 - ``GG`` group or partition, two digits;
 - ``ZZZ`` zone or user number, three digits (``000``: the panel itself).
 
-Adding a code means adding a row to :data:`KNOWN_CODES`, not code. A code the table does not know is
-refused with the reason ``unknown_event_code`` (the receiver still acknowledges the frame, which
-arrived intact, and keeps the event as a dead letter).
+The table is data, in :mod:`device_adapters.contact_id_codes`: adding a code means adding a row to
+:data:`KNOWN_CODES`, not code. A code the table does not know is refused here with the reason
+``unknown_event_code``; the DC-09 decoder turns that into an ``unknown_alarm`` event for a person (and
+the receiver keeps the frame as a dead letter).
+
+Liberal: some panels send the account inside the payload without its ``#`` (``1234|1130 01 003``);
+it is read the same.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
+from device_adapters.contact_id_codes import CONTACT_ID_CODES, KNOWN_CODES, Address, CidCode, build_table
 from device_adapters.events import DecodeError, EventKind
 
 __all__ = [
     "CONTACT_ID_CODES",
     "KNOWN_CODES",
+    "Address",
     "CidCode",
     "ContactIdEvent",
     "Qualifier",
@@ -40,63 +46,9 @@ class Qualifier(IntEnum):
     STATUS = 6
 
 
-@dataclass(frozen=True, slots=True)
-class CidCode:
-    """One row: what an event code means when new (qualifier 1 or 6) and when restored (3).
-
-    ``restore_kind`` None: a restore of this code raises nothing (it becomes telemetry, so it is still
-    recorded): e.g. a medical alarm being reset at the panel.
-    """
-
-    code: str
-    name: str
-    kind: EventKind
-    restore_kind: EventKind | None = None
-    value: Any = None
-    restore_value: Any = None
-
-    def __post_init__(self) -> None:
-        if len(self.code) != 3 or not self.code.isdigit():
-            raise ValueError(f"Contact ID code {self.code!r} must be three digits")
-
-
-_AV = EventKind.AVAILABILITY
-
-KNOWN_CODES: tuple[CidCode, ...] = (
-    # Medical alarms (1xx): page someone. There is no "SOS over" kind; a restore is telemetry.
-    CidCode("100", "medical", EventKind.SOS, value="medical"),
-    CidCode("101", "personal_emergency", EventKind.SOS, value="personal_emergency"),
-    # Water
-    CidCode("154", "water_leakage", EventKind.LEAK, EventKind.LEAK_CLEARED),
-    # Tamper
-    CidCode("137", "tamper", EventKind.TAMPER, EventKind.TAMPER_CLEARED),
-    CidCode("383", "sensor_tamper", EventKind.TAMPER, EventKind.TAMPER_CLEARED),
-    # Supervision: the sensor (or the panel's radio) has not been heard
-    CidCode("147", "sensor_supervision_failure", _AV, _AV, "offline", "online"),
-    CidCode("355", "loss_of_radio_supervision", _AV, _AV, "offline", "online"),
-    CidCode("381", "loss_of_supervision_rf", _AV, _AV, "offline", "online"),
-    # Power and batteries
-    CidCode("301", "ac_loss", EventKind.POWER_LOST, EventKind.POWER_RESTORED),
-    CidCode("302", "low_system_battery", EventKind.BATTERY_LOW, EventKind.BATTERY_OK),
-    CidCode("384", "rf_low_battery", EventKind.BATTERY_LOW, EventKind.BATTERY_OK),
-    # Tests: the panel is alive (like a DC-09 NULL message)
-    CidCode("602", "periodic_test_report", EventKind.HEARTBEAT, EventKind.HEARTBEAT),
-)
-
-
-def build_table(codes: Iterable[CidCode]) -> dict[str, CidCode]:
-    table: dict[str, CidCode] = {}
-    for c in codes:
-        if c.code in table:
-            raise ValueError(f"Contact ID code {c.code} listed twice")
-        table[c.code] = c
-    return table
-
-
-CONTACT_ID_CODES: Mapping[str, CidCode] = build_table(KNOWN_CODES)
-
 _HEX = frozenset("0123456789ABCDEFabcdef")
 _DIGITS = frozenset("0123456789")
+_ACCOUNT = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,9 +92,10 @@ def parse_contact_id(data: str) -> ContactIdEvent:
     body = data
     if "|" in data:
         head, _, body = data.partition("|")
-        if not head.startswith("#") or not 3 <= len(head) - 1 <= 16 or not _HEX.issuperset(head[1:]):
+        head = head.removeprefix("#")  # some panels leave the '#' out
+        if not 3 <= len(head) <= 16 or not _ACCOUNT.issuperset(head):
             raise DecodeError("bad_payload", f"Contact ID account {head[:24]!r} must be #<3-16 hex digits>")
-        account = head[1:]
+        account = head
     parts = body.split(" ")
     if len(parts) != 3 or len(parts[0]) != 4 or len(parts[1]) != 2 or len(parts[2]) != 3:
         raise DecodeError("bad_payload", f"Contact ID {body[:40]!r} is not 'QEEE GG ZZZ'")

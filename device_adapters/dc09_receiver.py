@@ -9,11 +9,16 @@ an answer to each on the same connection (see :mod:`device_adapters.dc09`). For 
    ``NAK`` with our time, and the frame goes to the outbox's ``rejected`` table with its reason.
 2. A frame identical to one accepted in the last :data:`REPEAT_WINDOW` (the panel did not get our
    ACK and sent it again) is acknowledged again and not stored twice.
-3. :func:`~device_adapters.dc09.decode_events` turns ``NULL`` into a heartbeat and ``ADM-CID`` into one
-   event by the Contact ID table. Encrypted or unsupported messages and malformed Contact ID payloads:
-   ``DUH`` and a rejected row. An unknown event code: ``ACK`` (the message arrived intact) and a
-   rejected row (the dead letter), so the panel does not retry forever.
-4. Otherwise the native messages (``encode_native``, with the deterministic id
+3. An encrypted frame (``*ADM-CID``, ``*SIA-DCS``, ``*NULL``) is decrypted with its account's key
+   (``--keys FILE``, :mod:`device_adapters.dc09_crypto`), and its timestamp checked as in 1.
+4. :func:`~device_adapters.dc09.decode_events` turns ``NULL`` into a heartbeat, ``ADM-CID`` into one
+   event by the Contact ID table and ``SIA-DCS`` into one event per code by the SIA table. Fail open:
+   what cannot be classified still becomes an ``unknown_alarm`` event (a P2 order for a person) *and*
+   a rejected row with its reason (the dead letter). The answer: ``ACK`` for an unknown event code (the
+   message arrived intact, so the panel does not retry forever); ``DUH`` for a payload that does not
+   parse, an id we do not know, an account without a key (``unknown_key``) or a key that does not
+   decrypt (``wrong_key``). An ACK to an encrypted frame is encrypted; NAK and DUH never are.
+5. The native messages (``encode_native``, with the deterministic id
    ``dc09:<account>:<seq>:<timestamp>``) are committed to the SQLite outbox (WAL,
    ``synchronous=FULL``) and only then is the frame acknowledged. If the outbox cannot be written, the
    answer is ``NAK`` and the panel sends again: nothing is acknowledged that is not on disk.
@@ -45,15 +50,20 @@ from device_adapters.dc09 import (
     MAX_FRAME,
     TIME_FUTURE,
     TIME_PAST,
+    Dc09Event,
     Dc09Frame,
     build_ack,
     build_duh,
     build_nak,
     check_timestamp,
     decode_events,
+    frame_length,
+    guess_framing,
     parse_frame,
+    unknown_alarm,
 )
-from device_adapters.events import DecodeError
+from device_adapters.dc09_crypto import KeyFileError, build_encrypted_ack, decrypt_frame, load_keys
+from device_adapters.events import DecodeError, EventKind
 from device_adapters.mqtt_url import MqttUrl
 from device_adapters.serial_bridge import Outbox, SerialBridge
 
@@ -63,6 +73,9 @@ DEFAULT_PORT = 12128
 REPEAT_WINDOW = timedelta(minutes=10)
 REPEAT_KEEP = 10_000
 IDLE_TIMEOUT = 300.0  # seconds without a byte before a connection is closed
+# Reasons of an unknown_alarm that are answered DUH ("not understood"); others (an unknown event code)
+# are answered ACK: the message arrived intact and a person will look at it.
+DUH_REASONS = frozenset({"bad_payload", "bad_qualifier", "unsupported_token", "unknown_key", "wrong_key", "bad_cipher"})
 _RECEIVER_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
 
 Clock = Callable[[], datetime]
@@ -128,6 +141,7 @@ class Dc09Receiver:
         clock: Clock = utc_now,
         time_window: tuple[timedelta, timedelta] | None = (TIME_PAST, TIME_FUTURE),
         codes: dict[str, CidCode] | None = None,
+        keys: dict[str, bytes] | None = None,
         idle_timeout: float = IDLE_TIMEOUT,
         repeat_window: timedelta = REPEAT_WINDOW,
         window: int = 64,
@@ -143,6 +157,7 @@ class Dc09Receiver:
         self.clock = clock
         self.time_window = time_window
         self.codes = dict(codes) if codes is not None else dict(CONTACT_ID_CODES)
+        self.keys = {k.upper(): v for k, v in (keys or {}).items()}  # account → AES key
         self.idle_timeout = idle_timeout
         self.repeat_window = repeat_window.total_seconds()
         self.publisher = _OutboxPublisher(
@@ -240,42 +255,75 @@ class Dc09Receiver:
         self._stats.frames += 1
         try:
             frame = parse_frame(raw)
-            if self.time_window is not None:
-                check_timestamp(frame, now, past=self.time_window[0], future=self.time_window[1])
+            if not frame.encrypted:
+                self._check_time(frame, now)
         except DecodeError as exc:
             await self._reject(exc, raw)
             self._stats.naked += 1
-            return build_nak(now)
+            return build_nak(now, guess_framing(raw))
+        key = self.keys.get(frame.account_key) if frame.encrypted else None
         if self._is_repeat(frame):
             self._stats.repeats += 1
             self._stats.acked += 1
-            return build_ack(frame)
+            return self._ack(frame, key, now)
         try:
-            events = decode_events(frame, now, self.codes)
+            frame, events = self._decode(frame, key, now)
             messages = [e.to_native() for e in events]
-        except DecodeError as exc:
+        except DecodeError as exc:  # the timestamp inside an encrypted frame; an answer sent to us
             await self._reject(exc, raw)
-            if exc.reason == "unknown_event_code":
-                self._remember(frame)
-                self._stats.acked += 1
-                return build_ack(frame)
+            if exc.reason == "timestamp_out_of_window":
+                self._stats.naked += 1
+                return build_nak(now, frame.framing)
             self._stats.duh += 1
             return build_duh(frame)
         except ValueError as exc:  # encode_native refused something: a bug here
             await self._reject(DecodeError("internal", str(exc)), raw)
             self._stats.duh += 1
             return build_duh(frame)
+        unclassified = [e for e in events if e.kind is EventKind.UNKNOWN_ALARM]
+        for event in unclassified:  # the dead letter, beside the order a person will see
+            await self._reject(DecodeError(str(event.reason), str(event.data.get("detail", ""))), raw)
         try:
             await self._run_db(self._append_all, messages)
         except (sqlite3.Error, OSError) as exc:
             log.error("could not store DC-09 frame in the outbox, answering NAK: %s (%r)", exc, raw)
             self._stats.naked += 1
-            return build_nak(now)
-        self._remember(frame)
+            return build_nak(now, frame.framing)
         self._stats.queued += len(messages)
-        self._stats.acked += 1
         self.publisher.notify()
-        return build_ack(frame)
+        if any(e.reason in DUH_REASONS for e in unclassified):
+            self._stats.duh += 1
+            return build_duh(frame)
+        self._remember(frame)
+        self._stats.acked += 1
+        return self._ack(frame, key, now)
+
+    def _check_time(self, frame: Dc09Frame, now: datetime) -> None:
+        if self.time_window is not None:
+            check_timestamp(frame, now, past=self.time_window[0], future=self.time_window[1])
+
+    def _decode(self, frame: Dc09Frame, key: bytes | None, now: datetime) -> tuple[Dc09Frame, list[Dc09Event]]:
+        """Decrypt (when encrypted) and decode one frame. An encrypted event we cannot read is an
+        ``unknown_alarm`` of its panel (its ``*NULL`` link tests only a dead letter)."""
+        if frame.encrypted:
+            if key is None:
+                problem = DecodeError("unknown_key", f"*{frame.token} from account {frame.account}: no AES key for it")
+            else:
+                try:
+                    frame = decrypt_frame(frame, key)
+                    problem = None
+                except DecodeError as exc:
+                    problem = exc
+            if problem is not None:
+                if frame.token == "NULL":
+                    raise problem
+                return frame, [unknown_alarm(frame, now, problem.reason, problem.detail)]
+            self._check_time(frame, now)
+        return frame, decode_events(frame, now, self.codes)
+
+    @staticmethod
+    def _ack(frame: Dc09Frame, key: bytes | None, now: datetime) -> bytes:
+        return build_encrypted_ack(frame, key, now) if frame.encrypted and key is not None else build_ack(frame)
 
     async def _reject(self, exc: DecodeError, raw: bytes) -> None:
         log.warning("DC-09 frame rejected (%s: %s): %r", exc.reason, exc.detail, raw[:200])
@@ -338,6 +386,16 @@ class Dc09Receiver:
                     break
                 if lf > 0:
                     del buf[:lf]  # bytes before LF: line noise
+                if len(buf) < 10:
+                    break  # not even a frame's head yet (a binary CRC byte may look like CR)
+                total = frame_length(buf)
+                if total is not None and total <= MAX_FRAME and buf[total - 1 : total] == b"\r":
+                    frame = bytes(buf[:total])  # by its length field: a binary CRC may hold LF or CR
+                    del buf[:total]
+                    await self._answer(writer, await self.handle_frame(frame))
+                    continue
+                if total is not None and total <= MAX_FRAME and len(buf) < total and b"\r" not in buf[9:]:
+                    break  # not all here yet
                 cr = buf.find(b"\r")
                 nl = buf.find(b"\n", 1)
                 if nl > 0 and (cr < 0 or nl < cr):  # a new LF before the CR: a broken frame
@@ -415,6 +473,11 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         help="NAK frames whose timestamp is more than PAST s behind / FUTURE s ahead (default 40,20), or off",
     )
     parser.add_argument("--window", type=int, default=64, help="MQTT messages in flight before PUBACKs")
+    parser.add_argument(
+        "--keys",
+        default=None,
+        help='AES keys per account, a JSON file: {"1234": {"key_hex": "..."} | {"key": "16/24/32 characters"}}',
+    )
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ...")
     parser.set_defaults(func=run)
 
@@ -427,10 +490,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         host, port = parse_listen(args.listen)
         window = parse_time_window(args.time_window)
+        keys = load_keys(args.keys) if getattr(args, "keys", None) else None
         receiver = Dc09Receiver(
-            host, port, args.outbox, args.mqtt, args.receiver_id, time_window=window, window=args.window
+            host, port, args.outbox, args.mqtt, args.receiver_id, time_window=window, window=args.window, keys=keys
         )
-    except (ValueError, sqlite3.Error) as exc:
+    except (ValueError, KeyFileError, sqlite3.Error) as exc:
         log.error("%s", exc)
         return 2
     try:

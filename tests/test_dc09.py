@@ -16,7 +16,9 @@ from device_adapters.contact_id import (
     parse_contact_id,
 )
 from device_adapters.dc09 import (
+    STANDARD,
     Dc09Frame,
+    Framing,
     build_ack,
     build_duh,
     build_message,
@@ -27,6 +29,8 @@ from device_adapters.dc09 import (
     encode_frame,
     event_id,
     format_timestamp,
+    frame_length,
+    guess_framing,
     parse_frame,
 )
 from device_adapters.events import DecodeError, EventKind
@@ -90,10 +94,11 @@ def test_public_sia_frame_with_extended_data() -> None:
     assert f.data == "#080027E62A64|NHB0003"
     assert f.extended == (("X", "115000"),) * 3
     assert f.timestamp == datetime(2015, 6, 22, 13, 53, 11, tzinfo=UTC)
-    # SIA-DCS content is not decoded: answered with DUH
-    with pytest.raises(DecodeError) as err:
-        decode_events(f, T0)
-    assert err.value.reason == "unsupported_token"
+    # HB: holdup bypass of zone 3, kept as telemetry of that zone
+    [ev] = decode_events(f, T0)
+    assert (ev.kind, ev.device_id, ev.data["code"], ev.data["event"]) == (
+        EventKind.TELEMETRY, "dc09-080027E62A64-003", "HB", "holdup_bypass"
+    )
 
 
 def test_public_null_message_is_a_heartbeat_of_the_panel() -> None:
@@ -107,22 +112,27 @@ def test_public_null_message_is_a_heartbeat_of_the_panel() -> None:
     assert ev.event_id == "dc09:00653210:0001:20160518T091732"
 
 
-@pytest.mark.parametrize("frame, code", [(PUBLIC_CID_628, "628"), (PUBLIC_CID_131, "131")])
-def test_public_contact_id_frames_with_codes_we_do_not_map(frame: bytes, code: str) -> None:
+@pytest.mark.parametrize(
+    "frame, code, kind, device",
+    [
+        (PUBLIC_CID_628, "628", EventKind.TELEMETRY, "dc09-7099"),  # program mode exit
+        (PUBLIC_CID_131, "131", EventKind.INTRUSION, "dc09-7099-003"),  # perimeter burglary, zone 3
+    ],
+)
+def test_public_contact_id_frames(frame: bytes, code: str, kind: EventKind, device: str) -> None:
     f = parse_frame(frame)
     assert (f.token, f.account, f.receiver, f.line) == ("ADM-CID", "7099", None, "0")
     assert parse_contact_id(f.data).code == code
-    with pytest.raises(DecodeError) as err:
-        decode_events(f, T0)
-    assert err.value.reason == "unknown_event_code"
+    [ev] = decode_events(f, T0)
+    assert (ev.kind, ev.device_id, ev.data["code"]) == (kind, device, code)
 
 
-def test_public_encrypted_frame_parses_but_is_refused() -> None:
+def test_public_encrypted_frame_parses_and_must_be_decrypted_first() -> None:
     f = parse_frame(PUBLIC_ENCRYPTED)
     assert f.encrypted and f.token == "SIA-DCS" and f.account == "080027E62A64"
     with pytest.raises(DecodeError) as err:
         decode_events(f, T0)
-    assert err.value.reason == "encrypted_unsupported"
+    assert err.value.reason == "encrypted"
 
 
 def test_public_answers_parse() -> None:
@@ -157,6 +167,21 @@ def test_ack_and_duh_echo_the_header_as_sent() -> None:
 EXPECTED = {
     "100": (EventKind.SOS, EventKind.TELEMETRY),
     "101": (EventKind.SOS, EventKind.TELEMETRY),
+    "102": (EventKind.INACTIVITY, EventKind.ACTIVITY_RESUMED),
+    **{str(c): (EventKind.FIRE, EventKind.FIRE_CLEARED) for c in range(110, 119)},
+    "120": (EventKind.SOS, EventKind.TELEMETRY),
+    "122": (EventKind.SOS, EventKind.TELEMETRY),
+    "123": (EventKind.SOS, EventKind.TELEMETRY),
+    "130": (EventKind.INTRUSION, EventKind.TELEMETRY),
+    "140": (EventKind.ALARM, EventKind.TELEMETRY),
+    "151": (EventKind.GAS, EventKind.GAS_CLEARED),
+    "158": (EventKind.FIRE, EventKind.FIRE_CLEARED),
+    "159": (EventKind.ALARM, EventKind.TELEMETRY),
+    "162": (EventKind.CO, EventKind.CO_CLEARED),
+    "200": (EventKind.TROUBLE, EventKind.TROUBLE_CLEARED),
+    "300": (EventKind.TROUBLE, EventKind.TROUBLE_CLEARED),
+    "373": (EventKind.TROUBLE, EventKind.TROUBLE_CLEARED),
+    "641": (EventKind.INACTIVITY, EventKind.ACTIVITY_RESUMED),
     "154": (EventKind.LEAK, EventKind.LEAK_CLEARED),
     "302": (EventKind.BATTERY_LOW, EventKind.BATTERY_OK),
     "384": (EventKind.BATTERY_LOW, EventKind.BATTERY_OK),
@@ -187,8 +212,24 @@ def test_event_codes_new_status_and_restore(code: str) -> None:
         assert decode_events(parse_frame(cid(1, f"3{code} 01 004")), T0)[0].value == "online"
 
 
-def test_the_table_is_the_one_the_issue_asks_for() -> None:
-    assert set(EXPECTED) == set(CONTACT_ID_CODES)
+def test_users_are_kept_apart_from_zones() -> None:
+    """Duress (121) and openings/closings (4xx) carry a user number: the event is the panel's, and the
+    number is a user, not a zone device."""
+    [duress] = decode_events(parse_frame(cid(3, "1121 01 005")), T0)
+    assert (duress.kind, duress.value, duress.device_id) == (EventKind.SOS, "duress", "dc09-1234")
+    assert duress.data["user"] == "005" and "zone" not in duress.data
+    [opening] = decode_events(parse_frame(cid(4, "1401 02 012")), T0)
+    [closing] = decode_events(parse_frame(cid(5, "3401 02 012")), T0)
+    assert (opening.kind, opening.value, closing.value) == (EventKind.ACTIVITY, "opening", "closing")
+    assert opening.device_id == "dc09-1234" and opening.data["user"] == "012"
+
+
+def test_every_code_of_the_issue_is_in_the_table() -> None:
+    asked = {*map(str, range(100, 103)), *map(str, range(110, 119)), *map(str, range(120, 124)),
+             *map(str, range(130, 140)), *map(str, range(140, 148)), "151", "154", "158", "162",
+             "200", "301", "302", "384", "137", "383", "147", "381", "355", "401", "602"}
+    assert asked <= set(CONTACT_ID_CODES)
+    assert set(EXPECTED) <= set(CONTACT_ID_CODES)
 
 
 def test_event_becomes_a_valid_native_message() -> None:
@@ -248,11 +289,29 @@ def test_event_id_without_a_timestamp_uses_the_receive_time() -> None:
         ("#1234|1999 01 003", "unknown_event_code"),
     ],
 )
-def test_contact_id_payload_errors(data: str, reason: str) -> None:
+def test_contact_id_payload_errors_fail_open(data: str, reason: str) -> None:
+    """What cannot be classified is an unknown alarm of the panel, with its reason, never dropped."""
     f = parse_frame(build_message("ADM-CID", 1, "1234", data))
+    [ev] = decode_events(f, T0)
+    assert (ev.kind, ev.device_id, ev.reason) == (EventKind.UNKNOWN_ALARM, "dc09-1234", reason)
+    assert ev.data["detail"]
+    if reason == "unknown_event_code":
+        assert ev.value == "999" and ev.data["number"] == "003"
+
+
+def test_unknown_id_fails_open_but_answers_are_refused() -> None:
+    [ev] = decode_events(parse_frame(build_message("ADM-XYZ", 1, "1234", "#1234|1110 01 001")), T0)
+    assert (ev.kind, ev.reason) == (EventKind.UNKNOWN_ALARM, "unsupported_token")
     with pytest.raises(DecodeError) as err:
-        decode_events(f, T0)
-    assert err.value.reason == reason
+        decode_events(parse_frame(PUBLIC_ACK), T0)
+    assert err.value.reason == "unsupported_token"
+
+
+def test_contact_id_account_without_hash() -> None:
+    ev = parse_contact_id("1234|1130 01 003")
+    assert (ev.account, ev.code, ev.zone) == ("1234", "130", "003")
+    [alarm] = decode_events(parse_frame(build_message("ADM-CID", 2, "1234", "1234|1162 01 002")), T0)
+    assert (alarm.kind, alarm.device_id) == (EventKind.CO, "dc09-1234-002")
 
 
 def test_contact_id_without_account_part() -> None:
@@ -261,8 +320,8 @@ def test_contact_id_without_account_part() -> None:
 
 
 def test_code_table_is_data() -> None:
-    table = build_table([*KNOWN_CODES, CidCode("120", "panic", EventKind.SOS)])
-    [ev] = decode_events(parse_frame(cid(1, "1120 01 001")), T0, table)
+    table = build_table([*KNOWN_CODES, CidCode("750", "vendor_pendant", EventKind.SOS)])
+    [ev] = decode_events(parse_frame(cid(1, "1750 01 001")), T0, table)
     assert ev.kind is EventKind.SOS
     with pytest.raises(ValueError):
         build_table([*KNOWN_CODES, CidCode("154", "again", EventKind.LEAK)])
@@ -298,7 +357,6 @@ def test_good_reference_frame() -> None:
         (frame_with('"adm cid"0001L0#1234[]'), "bad_frame"),
         (frame_with('"ADM-CID"001L0#1234[]'), "bad_seq"),
         (frame_with('"ADM-CID"0001R#1234[]'), "bad_receiver"),
-        (frame_with('"ADM-CID"0001#1234[]'), "bad_line"),
         (frame_with('"ADM-CID"0001LX#1234[]'), "bad_line"),
         (frame_with('"ADM-CID"0001L0[]'), "bad_account"),
         (frame_with('"ADM-CID"0001L0#12[]'), "bad_account"),
@@ -359,3 +417,166 @@ def test_build_message_round_trip() -> None:
     )
     with pytest.raises(ValueError):
         build_message("NULL", 10000, "1234")
+
+
+# --- more real frames, from public bug reports: SIA-DCS, liberal framing -------------------------
+# Each CRC and length below was checked here against the frame as quoted.
+
+# Ajax hub, automatic test. home-assistant/core issue #88474 (debug log),
+# https://github.com/home-assistant/core/issues/88474
+AJAX_RP = b'\nB40B0039"SIA-DCS"0004L0#AAA[#AAA|Nri0/RP0000]_09:10:30,02-20-2023\r'
+# node-red-contrib-sia-ultimate issue #2 (the bytes as logged),
+# https://github.com/Supergiovane/node-red-contrib-sia-ultimate/issues/2
+NODE_RED_RP = b'\n70C4003B"SIA-DCS"1707L0#0000[#0000|Nri0/RP0000]_13:36:41,12-22-2021\r'
+# A Chinese alarm host: burglary zone 4, and its link test, both with an "L" field without digits, the
+# NULL followed by a stray 0x00. schmupu/ioBroker.sia issue #11, https://github.com/schmupu/ioBroker.sia/issues/11
+CHINESE_HOST_BA = b'\nCEF0003F"SIA-DCS"0001L#7303658550[#7303658550|NBA4]_11:52:09,05-07-2019\r'
+CHINESE_HOST_NULL = b'\nBB86002C"NULL"0001L#7303658550[]_15:39:38,06-07-2019\r'
+# Scantronic (Eaton) "SIA 3": time and user modifiers, no zone. pysiaalarm issue #8,
+# https://github.com/eavanvalkenburg/pysiaalarm/issues/8
+SCANTRONIC_RP = b'\n1908002B"SIA-DCS"0000L0#3080[#3080|Nti19:44/id1/RP]\r'
+# Sigma S PRO link test. pysiaalarm issue #72, https://github.com/eavanvalkenburg/pysiaalarm/issues/72
+SIGMA_NULL = b'\nD3440015"NULL"0000L0#008312[]\r'
+# Eldes panels: the CRC covers the closing CR too (pysiaalarm logged "CRC mismatch" for each).
+# pysiaalarm issue #17, https://github.com/eavanvalkenburg/pysiaalarm/issues/17 (closing by user 57)
+# and issue #28, https://github.com/eavanvalkenburg/pysiaalarm/issues/28 (412: remote access).
+ELDES_CLOSING = b'\nAA1A002F"ADM-CID"0227R4F39L4F39#4F39[#4F39|3401 01 057]\r'
+ELDES_ACCESS = b'\nBCD30027"ADM-CID"1533L0#4F39[#4F39|1412 00 000]\r'
+# Ajax hub, encrypted automatic test (key not published). home-assistant/core issue #92442,
+# https://github.com/home-assistant/core/issues/92442
+AJAX_ENCRYPTED = (
+    b'\n3EF40075"*SIA-DCS"0472L0#AAA[E8408AE7624EDA041280B4F5DA60460FE78770C07B02B7D6E6189A411F7A6500A6E4AE4573'
+    b"627CA46DB7B523A18ADBFC\r"
+)
+
+
+@pytest.mark.parametrize("frame", [AJAX_RP, NODE_RED_RP, SCANTRONIC_RP])
+def test_public_sia_automatic_tests_are_heartbeats_of_the_panel(frame: bytes) -> None:
+    f = parse_frame(frame)
+    [ev] = decode_events(f, T0)
+    assert ev.kind is EventKind.HEARTBEAT and ev.device_id == f"dc09-{f.account_key}"
+    assert ev.data["code"] == "RP" and ev.data["event"] == "automatic_test"
+    assert build_ack(f) == encode_frame(f'"ACK"{f.seq}L0#{f.account}[]')
+
+
+def test_public_sia_modifiers_keep_area_and_user() -> None:
+    [ajax] = decode_events(parse_frame(AJAX_RP), T0)
+    assert (ajax.data["area"], ajax.data["zone"], ajax.device_id) == ("0", "000", "dc09-AAA")  # zone 0: the panel
+    [scantronic] = decode_events(parse_frame(SCANTRONIC_RP), T0)
+    assert scantronic.data["user"] == "1"
+
+
+def test_public_frames_with_an_empty_line_field() -> None:
+    ba = parse_frame(CHINESE_HOST_BA)
+    assert (ba.line, ba.account, ba.framing) == ("", "7303658550", STANDARD)
+    [ev] = decode_events(ba, T0)
+    assert (ev.kind, ev.device_id, ev.value) == (EventKind.INTRUSION, "dc09-7303658550-004", "burglary")
+    assert build_ack(ba) == encode_frame('"ACK"0001L#7303658550[]')  # echoed as the panel sent it
+    null = parse_frame(CHINESE_HOST_NULL)
+    assert decode_events(null, T0)[0].kind is EventKind.HEARTBEAT
+    assert decode_events(parse_frame(SIGMA_NULL), T0)[0].device_id == "dc09-008312"
+
+
+def test_public_eldes_frames_whose_crc_covers_the_cr() -> None:
+    closing = parse_frame(ELDES_CLOSING)
+    assert closing.framing == Framing(crc_covers_cr=True)
+    [ev] = decode_events(closing, T0)
+    assert (ev.kind, ev.value, ev.device_id, ev.data["user"]) == (EventKind.ACTIVITY, "closing", "dc09-4F39", "057")
+    ack = build_ack(closing)  # answered in the panel's own CRC dialect
+    assert ack[1:5] == b"%04X" % crc16_arc(b'"ACK"0227R4F39L4F39#4F39[]\r')
+    assert parse_frame(ack).framing == Framing(crc_covers_cr=True)
+    assert decode_events(parse_frame(ELDES_ACCESS), T0)[0].kind is EventKind.TELEMETRY
+
+
+def test_public_encrypted_ajax_frame_parses() -> None:
+    f = parse_frame(AJAX_ENCRYPTED)
+    assert (f.encrypted, f.token, f.account, f.seq) == (True, "SIA-DCS", "AAA", "0472")
+    assert len(f.data) == 96
+
+
+def test_binary_crc_is_read_and_answered_in_kind() -> None:
+    """Lupusec and OPAX panels send the CRC as two binary bytes (ioBroker.sia's receiver detects and
+    answers them so: src/lib/sia.ts, https://github.com/schmupu/ioBroker.sia). The message is the
+    Chinese host's real burglary frame; only the CRC field is binary."""
+    message = CHINESE_HOST_BA[9:-1]
+    crc = crc16_arc(message)
+    frame = b"\n" + crc.to_bytes(2, "big") + CHINESE_HOST_BA[5:9] + message + b"\r"
+    f = parse_frame(frame)
+    assert f.framing == Framing(binary_crc=True) and f.account == "7303658550"
+    assert guess_framing(frame) == Framing(binary_crc=True)
+    ack = build_ack(f)
+    assert ack[1:3] == crc16_arc(b'"ACK"0001L#7303658550[]').to_bytes(2, "big")
+    assert parse_frame(ack).token == "ACK"
+    assert build_nak(T0, f.framing)[3:7] == b"0025"
+    assert frame_length(frame + b"junk") == len(frame)
+
+
+def test_binary_crc_that_is_cr_or_lf() -> None:
+    """A binary CRC byte may be 0x0A or 0x0D: framing goes by the length field."""
+    for seq in range(1, 400):
+        frame = build_message("ADM-CID", seq, "1234", "#1234|1110 01 001", framing=Framing(binary_crc=True))
+        if b"\r" in frame[1:3] or b"\n" in frame[1:3]:
+            break
+    else:
+        pytest.fail("no frame with a CR or LF in its CRC")
+    assert frame_length(frame) == len(frame)
+    assert decode_events(parse_frame(frame), T0)[0].kind is EventKind.FIRE
+
+
+def test_missing_line_field_as_the_pypi_dialler_sends_it() -> None:
+    """dc09_spt (and its fork my-dc09-spt) leave the L field out unless one is configured."""
+    frame = build_message("ADM-CID", 3, "1234", "#1234|1100 00 001", line=None)
+    assert b"L" not in frame[9:24]
+    f = parse_frame(frame)
+    assert f.line is None
+    assert build_ack(f) == encode_frame('"ACK"0003#1234[]')
+    assert decode_events(f, T0)[0].kind is EventKind.SOS
+
+
+def test_several_sia_events_in_one_block_and_zones_normalised() -> None:
+    f = parse_frame(build_message("SIA-DCS", 8, "1234", "#1234|Nri1/WA3/FA12/ZZ9"))
+    leak, fire, unknown = decode_events(f, T0)
+    assert (leak.kind, leak.device_id) == (EventKind.LEAK, "dc09-1234-003")
+    assert (fire.kind, fire.device_id, fire.value) == (EventKind.FIRE, "dc09-1234-012", "fire")
+    assert (unknown.kind, unknown.value, unknown.reason) == (EventKind.UNKNOWN_ALARM, "ZZ", "unknown_event_code")
+    assert len({leak.event_id, fire.event_id, unknown.event_id}) == 3
+
+
+@pytest.mark.parametrize(
+    "data, kind, value",
+    [
+        ("#1234|Nri1/MA001", EventKind.SOS, "medical"),
+        ("#1234|Nri1/PA001", EventKind.SOS, "panic"),
+        ("#1234|Nri1/HA001", EventKind.SOS, "holdup"),
+        ("#1234|Nri1/FA001", EventKind.FIRE, "fire"),
+        ("#1234|Nri1/KA001", EventKind.FIRE, "heat"),
+        ("#1234|Nri1/KR001", EventKind.FIRE_CLEARED, None),
+        ("#1234|Nri1/GA001", EventKind.GAS, "gas"),
+        ("#1234|Nri1/WA001", EventKind.LEAK, None),
+        ("#1234|Nri1/WH001", EventKind.LEAK_CLEARED, None),
+        ("#1234|Nri1/BA001", EventKind.INTRUSION, "burglary"),
+        ("#1234|Nri1/TA001", EventKind.TAMPER, None),
+        ("#1234|Nri1/YT000", EventKind.BATTERY_LOW, None),
+        ("#1234|Nri1/YR000", EventKind.BATTERY_OK, None),
+        ("#1234|Nri1/AT000", EventKind.POWER_LOST, None),
+        ("#1234|Nri1/AR000", EventKind.POWER_RESTORED, None),
+        ("#1234|Nri1/RP000", EventKind.HEARTBEAT, None),
+        ("#1234|Nri1/NA000", EventKind.INACTIVITY, "no_activity"),
+        ("#1234|Nri1/OP003", EventKind.ACTIVITY, "opening"),
+    ],
+)
+def test_sia_codes(data: str, kind: EventKind, value: object) -> None:
+    [ev] = decode_events(parse_frame(build_message("SIA-DCS", 1, "1234", data)), T0)
+    assert (ev.kind, ev.value) == (kind, value)
+    if ev.data["code"] == "OP":
+        assert ev.data["user"] == "003" and ev.device_id == "dc09-1234"
+
+
+def test_sia_payload_without_account_and_with_text() -> None:
+    # pysiaalarm's test cases (tests/test_sia_package_cases.py) quote these two payload shapes
+    [wa] = decode_events(parse_frame(build_message("SIA-DCS", 1, "AAA", "Nri1/WA000")), T0)
+    assert (wa.kind, wa.device_id) == (EventKind.LEAK, "dc09-AAA")
+    [kr] = decode_events(parse_frame(build_message("SIA-DCS", 2, "123456", "#123456|Nri0KR1^TAST. 001 ^")), T0)
+    assert (kr.kind, kr.data["zone"], kr.data["text"]) == (EventKind.FIRE_CLEARED, "001", "TAST. 001")
+    [bad] = decode_events(parse_frame(build_message("SIA-DCS", 3, "1234", "#1234|N12")), T0)
+    assert (bad.kind, bad.reason) == (EventKind.UNKNOWN_ALARM, "bad_payload")

@@ -17,7 +17,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from device_adapters.dc09 import build_ack, build_duh, build_message, build_nak, encode_frame, parse_frame
+from device_adapters.dc09 import Framing, build_ack, build_duh, build_message, build_nak, encode_frame, parse_frame
 from device_adapters.dc09_receiver import (
     Dc09Receiver,
     configure_parser,
@@ -221,13 +221,13 @@ async def test_nak_on_bad_frames(receiver: Dc09Receiver, subscriber: Subscriber)
     assert receiver.stats.naked == 5
 
 
-async def test_duh_for_what_cannot_be_processed_and_ack_for_unknown_codes(
-    receiver: Dc09Receiver, subscriber: Subscriber
-) -> None:
+async def test_what_cannot_be_classified_fails_open(receiver: Dc09Receiver, subscriber: Subscriber) -> None:
+    """An unknown code (ACK), a payload that does not parse and an encrypted frame without a key
+    (DUH): each becomes an unknown_alarm event for a person *and* a rejected row (the dead letter)."""
     encrypted = encode_frame('"*ADM-CID"0003L0#1234[' + "AB" * 32)
     sia = build_message("SIA-DCS", 4, "1234", "#1234|Nri1/WA000")
     garbled = build_message("ADM-CID", 8, "1234", "#1234|1154/01/003")
-    unknown = cid(9, "1130 01 004")  # burglary: not in our table
+    unknown = cid(9, "1999 01 004")  # no such code
     panel = await Panel.connect(receiver.port)
     for frame in (encrypted, sia, garbled, unknown):
         await panel.send(frame)
@@ -235,18 +235,24 @@ async def test_duh_for_what_cannot_be_processed_and_ack_for_unknown_codes(
     await panel.close()
     assert answers == [
         build_duh(parse_frame(encrypted)),
-        build_duh(parse_frame(sia)),
+        build_ack(parse_frame(sia)),
         build_duh(parse_frame(garbled)),
         build_ack(parse_frame(unknown)),
     ]
     assert answers[0] == encode_frame('"DUH"0003L0#1234[]')
     reasons = [r["reason"] for r in receiver.rejected()]
-    assert reasons == ["unknown_event_code", "bad_payload", "unsupported_token", "encrypted_unsupported"]
+    assert reasons == ["unknown_event_code", "bad_payload", "unknown_key"]
     s = receiver.stats
-    assert (s.acked, s.duh, s.queued) == (1, 3, 0)
-    assert s.rejected["unknown_event_code"] == 1
-    await asyncio.sleep(0.3)
-    assert subscriber.distinct() == {}
+    assert (s.acked, s.duh, s.queued) == (2, 2, 4)
+    await wait_until(lambda: len(subscriber.distinct()) == 4, what="4 events")
+    docs = list(subscriber.distinct().values())
+    kinds = [(d["kind"], d.get("value"), d["data"].get("reason")) for d in docs]
+    assert kinds == [
+        ("unknown_alarm", None, "unknown_key"),
+        ("leak", None, None),
+        ("unknown_alarm", None, "bad_payload"),
+        ("unknown_alarm", "999", "unknown_event_code"),
+    ]
 
 
 async def test_a_repeated_frame_is_acknowledged_and_stored_once(receiver: Dc09Receiver, subscriber: Subscriber) -> None:
@@ -376,3 +382,58 @@ def test_run_refuses_bad_arguments(tmp_path: Path) -> None:
     configure_parser(parser)
     assert run(parser.parse_args(["--outbox", str(tmp_path / "o.db"), "--receiver-id", "a b"])) == 2
     assert run(parser.parse_args(["--outbox", str(tmp_path / "o.db"), "--listen", "nowhere"])) == 2
+
+
+# --- encryption and liberal framing over TCP ----------------------------------------------------
+
+KEY = bytes.fromhex("00112233445566778899AABBCCDDEEFF")
+
+
+async def test_encrypted_frames_are_decrypted_and_answered_encrypted(
+    broker: Mosquitto, tmp_path: Path, subscriber: Subscriber
+) -> None:
+    spt_msg = pytest.importorskip("my_dc09_spt.msg.dc09_msg")
+    dc05 = pytest.importorskip("my_dc09_spt.msg.dc05_msg").dc05_msg
+    rx = Dc09Receiver("127.0.0.1", 0, tmp_path / "o.db", broker.url, "rx-aes", keys={"1234": KEY}, retry_delay=0.05)
+    async with rx:
+        good = spt_msg.dc09_msg("1234", KEY)
+        wrong = spt_msg.dc09_msg("1234", bytes(16))
+        fire = good.dc09block(1, "ADM-CID", dc05.dc05event("1234", {"code": "111", "zone": "2"})).encode()
+        bad = wrong.dc09block(2, "ADM-CID", dc05.dc05event("1234", {"code": "111", "zone": "2"})).encode()
+        poll = wrong.dc09poll().encode()
+        panel = await Panel.connect(rx.port)
+        for frame in (fire, bad, poll):
+            await panel.send(frame)
+        answers = await panel.answers(3)
+        await panel.close()
+        assert good.dc09answer(1, answers[0].decode())[0] == "ACK"  # encrypted, and the dialler accepts it
+        assert b'"*ACK"0001#1234[' in answers[0]
+        assert answers[1] == build_duh(parse_frame(bad)) and answers[2] == build_duh(parse_frame(poll))
+        assert [r["reason"] for r in rx.rejected()] == ["wrong_key", "wrong_key"]
+        await wait_until(lambda: len(subscriber.distinct()) == 2, what="the fire and the unknown alarm")
+        docs = list(subscriber.distinct().values())
+        assert [(d["kind"], d.get("value", None)) for d in docs] == [
+            ("fire", "smoke"), ("unknown_alarm", None)
+        ]
+        assert docs[1]["data"]["reason"] == "wrong_key"
+
+
+async def test_binary_crc_frames_split_anywhere(receiver: Dc09Receiver, subscriber: Subscriber) -> None:
+    """Two-byte binary CRCs (Lupusec, OPAX) may contain CR or LF: framing follows the length field."""
+    frames = []
+    for seq in range(1, 2000):
+        frame = build_message("ADM-CID", seq, "1234", "#1234|1154 01 003", framing=Framing(binary_crc=True))
+        if b"\r" in frame[1:3] or b"\n" in frame[1:3]:
+            frames.append(frame)
+        if len(frames) == 2:
+            break
+    panel = await Panel.connect(receiver.port)
+    for frame in frames:
+        for i in range(0, len(frame), 2):  # in tiny segments
+            await panel.send(frame[i : i + 2])
+            await asyncio.sleep(0.005)
+    answers = await panel.answers(2)
+    await panel.close()
+    assert answers == [build_ack(parse_frame(f)) for f in frames]
+    assert all(parse_frame(a).framing == Framing(binary_crc=True) for a in answers)  # answered in kind
+    await wait_until(lambda: len(subscriber.distinct()) == 2, what="2 leaks")

@@ -35,7 +35,8 @@
 
   var TERMINAL = { resolved: true, closed: true, cancelled: true, missed: true };
   var PRIORITY_RANK = { P1: 0, P2: 1, P3: 2 };
-  var KNOWN_KINDS = { sos: true, fall: true, leak: true, battery_low: true, tamper: true };
+  var KNOWN_KINDS = { sos: true, fall: true, leak: true, battery_low: true, tamper: true, fire: true, gas: true,
+                      co: true, intrusion: true, alarm: true, unknown_alarm: true, trouble: true };
   // The at-risk mark, when the server has not flagged it yet: the last third of the on-site
   // window with nobody on site (P1: 15 min window, so at risk from minute 10).
   var AT_RISK_FRACTION = 1 / 3;

@@ -82,6 +82,11 @@
                         stroke: "currentColor", "stroke-width": "2", "stroke-linejoin": "round" }],
              ["path", { d: "M12 7v6M12 16v.5", fill: "none", stroke: "currentColor", "stroke-width": "2.4",
                         "stroke-linecap": "round" }]],
+    // Alarm panels: fire (a flame), gas and carbon monoxide (a cloud).
+    fire: [["path", { d: "M12 2.5c.5 3.5 5.5 6 5.5 11a5.5 5.5 0 0 1-11 0c0-2.6 1.4-4.3 2.6-5.6.2 1.8 1 2.9 2.2 3.4C11 9 11 6 12 2.5z",
+                      fill: "currentColor" }]],
+    gas: [["path", { d: "M7 18.5a4 4 0 0 1-.6-8 5.5 5.5 0 0 1 10.6-1.3A4.6 4.6 0 0 1 17 18.5z", fill: "none",
+                     stroke: "currentColor", "stroke-width": "2", "stroke-linejoin": "round" }]],
     unknown: [["circle", { cx: "12", cy: "12", r: "9", fill: "none", stroke: "currentColor", "stroke-width": "2" }],
               ["path", { d: "M9.5 9.5a2.5 2.5 0 1 1 3.5 2.3c-.7.3-1 .9-1 1.7M12 16.5v.5", fill: "none",
                          stroke: "currentColor", "stroke-width": "2", "stroke-linecap": "round" }]],
@@ -127,7 +132,8 @@
     repair_plumbing: "leak", repair_electrical: "power", repair_appliance: "wrench", repair_door_lock: "wrench",
     mediation: "people", elderly_care: "heart", cleaning: "broom", other: "unknown",
     weekly_visit: "heart", monthly_activity: "people", quarterly_clinic: "heart", yearly_survey: "home",
-    wellbeing: "home", offline: "offline", power_lost: "power"
+    wellbeing: "home", offline: "offline", power_lost: "power",
+    co: "gas", intrusion: "tamper", alarm: "sos", unknown_alarm: "unknown", trouble: "wrench"
   };
 
   /** The icon for an order kind (alarm kinds, request categories, care kinds, ...). */

@@ -149,6 +149,9 @@
   var KINDS = {
     alarms: [["sos", "紧急呼叫", "SOS"], ["fall", "跌倒", "Fall"], ["leak", "漏水", "Water leak"],
              ["battery_low", "电量低", "Low battery"], ["tamper", "设备被拆", "Tamper"],
+             ["fire", "火警", "Fire"], ["gas", "燃气泄漏", "Gas leak"], ["co", "一氧化碳", "Carbon monoxide"],
+             ["intrusion", "入侵报警", "Intrusion"], ["alarm", "报警", "Alarm"],
+             ["unknown_alarm", "未知报警", "Unknown alarm"], ["trouble", "设备故障", "Device trouble"],
              ["offline", "设备离线", "Device offline"], ["power_lost", "断电", "Power lost"],
              ["wellbeing", "长时间无活动", "No activity"]],
     requests: [["repair_plumbing", "维修·水管", "Repair: plumbing"], ["repair_electrical", "维修·电路", "Repair: electrical"],

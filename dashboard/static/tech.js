@@ -23,7 +23,8 @@
 
   var TERMINAL = { resolved: true, closed: true, cancelled: true, missed: true };
   var PRIORITY_RANK = { P1: 0, P2: 1, P3: 2 };
-  var KNOWN_KINDS = { sos: true, fall: true, leak: true, battery_low: true, tamper: true };
+  var KNOWN_KINDS = { sos: true, fall: true, leak: true, battery_low: true, tamper: true, fire: true, gas: true,
+                      co: true, intrusion: true, alarm: true, unknown_alarm: true, trouble: true };
   var CATEGORY_CLASSES = { request: true, care: true, wellbeing: true }; // colour by category for other kinds
   var LIVE_ROLES = { technician: true, dispatcher: true, admin: true, grid_worker: true };
   var STATUSES = ["available", "busy", "off_duty"];
