@@ -46,8 +46,9 @@ from gateway.notify.senders import PahoPublisher
 from gateway.runtime import Runtime
 from gateway.scheduler import Scheduler
 from gateway.services.notices import Notifier, seed_default_channel
-from gateway.storage.db import create_schema, make_engine
+from gateway.storage.db import make_engine
 from gateway.storage.db import session as open_session
+from gateway.storage.migrate import SchemaError, ensure_current
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,11 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise SystemExit(f"shewu: unknown time zone {settings.time_zone!r} (e.g. Asia/Shanghai)") from exc
     engine = make_engine(settings.db_url)
-    create_schema(engine)
+    try:  # an empty database gets the schema at head; an older one is refused (shewu db upgrade)
+        ensure_current(engine, settings.db_url)
+    except SchemaError as exc:
+        engine.dispose()
+        raise SystemExit(f"shewu: {exc}") from exc
     runtime = Runtime(settings=settings, engine=engine, clock=clock, zone=zone)
     with open_session(engine) as s:
         seed_default_channel(s, now=clock())
