@@ -43,6 +43,7 @@ from gateway.ingest_worker import ProcessorProcess
 from gateway.live_bus import LiveBus
 from gateway.notify.dispatcher import NotifySender
 from gateway.notify.senders import PahoPublisher
+from gateway.retention import Pruner, retention_from
 from gateway.runtime import Runtime
 from gateway.scheduler import Scheduler
 from gateway.services.notices import Notifier, seed_default_channel
@@ -125,7 +126,9 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
         runtime.scheduler = Scheduler(engine=engine, clock=runtime.clock, instance=settings.instance_id,
                                       on_fired=runtime.broadcast_escalations, interval=settings.scheduler_interval,
                                       on_step=runtime.on_step, on_assigned=runtime.on_assigned,
-                                      on_changes=runtime.broadcast_committed, zone=runtime.zone)
+                                      on_changes=runtime.broadcast_committed, zone=runtime.zone,
+                                      pruner=Pruner(engine=engine, clock=runtime.clock, metrics=runtime.metrics,
+                                                    retention=retention_from(settings)))
         if settings.scheduler_interval > 0:
             runtime.scheduler.start()
         publisher = None
