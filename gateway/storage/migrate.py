@@ -112,7 +112,9 @@ def _state(conn: Connection) -> SchemaState:
 
     names = set(sa.inspect(conn).get_table_names())
     ours = len(names & set(SQLModel.metadata.tables))
-    current = tuple(MigrationContext.configure(conn).get_current_heads()) if VERSION_TABLE in names else ()
+    current: tuple[str, ...] = ()
+    if VERSION_TABLE in names:  # read directly: a MigrationContext logs its dialect at every start
+        current = tuple(sorted(r[0] for r in conn.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}"))))
     return SchemaState(current=current, head=head(), tables=ours)
 
 
