@@ -13,7 +13,8 @@ from gateway.domain.dispatch import Skill
 from gateway.domain.roles import Role
 from gateway.services.accounts import AccountError, create_api_token, create_user, set_password
 from gateway.storage import accounts
-from gateway.storage.db import create_schema, make_engine, session
+from gateway.storage.db import make_engine, session
+from gateway.storage.migrate import SchemaError, ensure_current
 
 
 def _password(args: argparse.Namespace) -> str | None:
@@ -28,8 +29,12 @@ def _password(args: argparse.Namespace) -> str | None:
 
 
 def _engine(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    engine = make_engine(args.db_url or from_env().db_url)
-    create_schema(engine)
+    url = args.db_url or from_env().db_url
+    engine = make_engine(url)
+    try:  # as `shewu serve`: an empty database gets the schema, an older one is refused
+        ensure_current(engine, url)
+    except SchemaError as exc:
+        raise SystemExit(f"shewu: {exc}") from exc
     return engine
 
 

@@ -44,11 +44,13 @@ from gateway.live_bus import LiveBus
 from gateway.notify.dispatcher import NotifySender
 from gateway.notify.senders import HttpSender, PahoPublisher, Transports
 from gateway.outage import OutageAlarm
+from gateway.retention import Pruner, retention_from
 from gateway.runtime import Runtime
 from gateway.scheduler import Scheduler
 from gateway.services.notices import Notifier, seed_default_channel
-from gateway.storage.db import create_schema, make_engine
+from gateway.storage.db import make_engine
 from gateway.storage.db import session as open_session
+from gateway.storage.migrate import SchemaError, ensure_current
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +98,11 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise SystemExit(f"shewu: unknown time zone {settings.time_zone!r} (e.g. Asia/Shanghai)") from exc
     engine = make_engine(settings.db_url)
-    create_schema(engine)
+    try:  # an empty database gets the schema at head; an older one is refused (shewu db upgrade)
+        ensure_current(engine, settings.db_url)
+    except SchemaError as exc:
+        engine.dispose()
+        raise SystemExit(f"shewu: {exc}") from exc
     runtime = Runtime(settings=settings, engine=engine, clock=clock, zone=zone)
     with open_session(engine) as s:
         seed_default_channel(s, now=clock())
@@ -129,7 +135,9 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
         runtime.scheduler = Scheduler(engine=engine, clock=runtime.clock, instance=settings.instance_id,
                                       on_fired=runtime.broadcast_escalations, interval=settings.scheduler_interval,
                                       on_step=runtime.on_step, on_assigned=runtime.on_assigned,
-                                      on_changes=runtime.broadcast_committed, zone=runtime.zone)
+                                      on_changes=runtime.broadcast_committed, zone=runtime.zone,
+                                      pruner=Pruner(engine=engine, clock=runtime.clock, metrics=runtime.metrics,
+                                                    retention=retention_from(settings)))
         if settings.scheduler_interval > 0:
             runtime.scheduler.start()
         runtime.notify = NotifySender(engine=engine, clock=runtime.clock, instance=settings.instance_id,

@@ -1,4 +1,4 @@
-"""The `shewu` command: serve, sim, bridge, demo, user, token."""
+"""The `shewu` command: serve, sim, bridge, demo, user, token, db."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ def build_parser() -> argparse.ArgumentParser:
     from firmware_sim.cli import configure_parser as configure_sim
     from gateway.admin_cli import configure_parsers as configure_accounts
     from gateway.config import add_settings_arguments
+    from gateway.db_cli import configure_parser as configure_db
     from gateway.demo import configure_parser as configure_demo
     from gateway.serve import run_serve
 
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     configure_demo(demo)
 
     configure_accounts(sub)
+    configure_db(sub.add_parser("db", help="schema upgrades, backup and restore"))
     return parser
 
 

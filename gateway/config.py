@@ -45,6 +45,14 @@ class Settings:
     influx_token: str = ""
     influx_org: str = ""
     influx_bucket: str = ""
+    # Retention, in days (0: keep for ever), of what the pruning job deletes: dead letters,
+    # notifications sent or given up, escalation steps fired or void, sessions and tokens expired
+    # or revoked, device history. Orders and their timelines are never pruned.
+    retain_dead_letters_days: int = 30
+    retain_notifications_days: int = 90
+    retain_escalation_steps_days: int = 30
+    retain_tokens_days: int = 30
+    retain_device_history_days: int = 90
 
     @property
     def influx(self) -> tuple[str, str, str, str]:
@@ -74,6 +82,19 @@ _ENV: dict[str, tuple[str, type]] = {
     "influx_token": ("SHEWU_INFLUX_TOKEN", str),  # environment only: a flag would show in ps
     "influx_org": ("SHEWU_INFLUX_ORG", str),
     "influx_bucket": ("SHEWU_INFLUX_BUCKET", str),
+    "retain_dead_letters_days": ("SHEWU_RETAIN_DEAD_LETTERS_DAYS", int),
+    "retain_notifications_days": ("SHEWU_RETAIN_NOTIFICATIONS_DAYS", int),
+    "retain_escalation_steps_days": ("SHEWU_RETAIN_ESCALATION_STEPS_DAYS", int),
+    "retain_tokens_days": ("SHEWU_RETAIN_TOKENS_DAYS", int),
+    "retain_device_history_days": ("SHEWU_RETAIN_DEVICE_HISTORY_DAYS", int),
+}
+
+RETENTION_HELP = {  # the flag's name after --retain-, what it keeps
+    "dead_letters": "dead letters",
+    "notifications": "notifications sent or given up",
+    "escalation_steps": "escalation steps fired or void",
+    "tokens": "sessions and API tokens after they expired or were revoked",
+    "device_history": "device history samples",
 }
 
 
@@ -110,6 +131,19 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--influx-bucket", dest="influx_bucket", help="InfluxDB bucket (SHEWU_INFLUX_BUCKET)")
     parser.add_argument("--public-url", dest="public_url",
                         help="the gateway's address as people reach it, for links in notifications (SHEWU_PUBLIC_URL)")
+    defaults = Settings.__dataclass_fields__  # type: ignore[attr-defined]
+    for name, what in RETENTION_HELP.items():
+        dest = f"retain_{name}_days"
+        parser.add_argument(f"--retain-{name.replace('_', '-')}-days", dest=dest, type=_days, metavar="DAYS",
+                            help=f"keep {what} this many days; 0: for ever ({_ENV[dest][0]}; "
+                                 f"default {defaults[dest].default})")
+
+
+def _days(text: str) -> int:
+    days = int(text)
+    if days < 0:
+        raise argparse.ArgumentTypeError("days cannot be negative (0 keeps for ever)")
+    return days
 
 
 def from_args(args: argparse.Namespace) -> Settings:

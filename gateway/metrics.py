@@ -31,6 +31,7 @@ class Metrics:
         self.held = 0  # messages not storable in any form: left unacknowledged with the broker
         self.telemetry: dict[str, int] = defaultdict(int)  # written, dropped, rejected, failed_batches
         self.telemetry_queued = 0
+        self.pruned: dict[str, int] = defaultdict(int)  # rows deleted by the pruning job, by table
         self._lag_counts = [0] * (len(ACK_LAG_BUCKETS) + 1)
         self._lag_sum = 0.0
         self._lag_n = 0
@@ -72,6 +73,10 @@ class Metrics:
                     self.telemetry_queued = n
                 else:
                     self.telemetry[name] += n
+
+    def record_pruned(self, table: str, rows: int) -> None:
+        with self._lock:
+            self.pruned[table] += rows
 
     def record_failure(self) -> None:
         with self._lock:
@@ -142,6 +147,10 @@ class Metrics:
                           f"{metric} {self.telemetry.get(name, 0)}"]
             lines += ["# HELP shewu_telemetry_queued Telemetry events waiting to be written.",
                       "# TYPE shewu_telemetry_queued gauge", f"shewu_telemetry_queued {self.telemetry_queued}"]
+            lines += ["# HELP shewu_rows_pruned_total Rows the pruning job deleted (retention), by table.",
+                      "# TYPE shewu_rows_pruned_total counter"]
+            lines += [f'shewu_rows_pruned_total{{table="{t}"}} {self.pruned.get(t, 0)}'
+                      for t in sorted(self.pruned)]
         for name, value in (extra or {}).items():
             lines += [f"# TYPE {name} gauge", f"{name} {value}"]
         for name, (help_text, value) in (counters or {}).items():

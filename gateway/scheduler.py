@@ -1,5 +1,5 @@
 """The scheduler: polls the timers that are rows (escalation steps, device deadlines) and acts
-on those due.
+on those due; then, with what time is left, the pruning job (``gateway.retention``).
 
 Each poll is one transaction; on PostgreSQL due rows are claimed with FOR UPDATE SKIP LOCKED,
 and a conditional update makes each step fire once even where two schedulers read the same
@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.clock import Clock
+from gateway.retention import Pruner
 from gateway.services.care import generate_due
 from gateway.services.dispatch import OnAssigned
 from gateway.services.escalation import Fired, OnStep, fire_due
@@ -40,7 +41,9 @@ class Scheduler:
                  on_fired: Callable[[list[Fired]], None] | None = None, interval: float = 1.0,
                  on_step: OnStep | None = None, on_assigned: OnAssigned | None = None,
                  on_changes: Callable[[list[dict[str, Any]]], None] | None = None,
-                 supervision_limit: int = SUPERVISION_BATCH, zone: ZoneInfo | None = None) -> None:
+                 supervision_limit: int = SUPERVISION_BATCH, zone: ZoneInfo | None = None,
+                 pruner: Pruner | None = None) -> None:
+        self._pruner = pruner  # retention: after the timers, one small batch per table per poll
         self._zone = zone or ZoneInfo("Asia/Shanghai")
         self._started = clock()  # supervision does not blame devices for this gateway's downtime
         self._inactivity_at: datetime | None = None
@@ -102,6 +105,8 @@ class Scheduler:
                 while (f := self.supervise()).checked + f.enrolled >= self._supervision_limit \
                         and not self._stop.is_set():
                     pass  # a backlog: many devices enrolled or due at once
+                if self._pruner is not None:
+                    self._pruner.tick()
                 self.last_poll = time.monotonic()
             except Exception:  # a bug must not stop the timers for good: log it, poll again
                 log.exception("scheduler poll failed unexpectedly")

@@ -1,4 +1,5 @@
-"""Engine and schema. SQLite by default (WAL, full sync), PostgreSQL for scale-out."""
+"""Engine and schema. SQLite by default (WAL, full sync), PostgreSQL for scale-out. The schema's
+versions are Alembic revisions: ``gateway.storage.migrate``."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session
 
 from gateway.notify import models as notify_models  # noqa: F401  (registers the tables)
 from gateway.storage import care_models, models, people_models, rota_models  # noqa: F401
@@ -47,7 +48,11 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 
 
 def create_schema(engine: Engine) -> None:
-    SQLModel.metadata.create_all(engine)
+    """Tests and benches: the tables from the models, stamped at the head revision (all at once).
+    A deployment creates and upgrades its schema with the migrations (``gateway.storage.migrate``)."""
+    from gateway.storage.migrate import create_schema as create_at_head
+
+    create_at_head(engine)
 
 
 def session(engine: Engine) -> Session:
