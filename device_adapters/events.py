@@ -25,6 +25,21 @@ class EventKind(StrEnum):
     POWER_LOST = "power_lost"  # mains power lost (the unit runs on its backup battery)
     POWER_RESTORED = "power_restored"
     HEARTBEAT = "heartbeat"
+    # Alarm panels (SIA DC-09: Contact ID and SIA-DCS codes). ``value`` says what exactly: a fire is
+    # "smoke", "heat", "sprinkler", ...; an alarm "general", "freeze", "low_temperature", ...
+    FIRE = "fire"
+    FIRE_CLEARED = "fire_cleared"
+    GAS = "gas"  # gas detected (natural gas, LPG)
+    GAS_CLEARED = "gas_cleared"
+    CO = "co"  # carbon monoxide detected
+    CO_CLEARED = "co_cleared"
+    INTRUSION = "intrusion"  # burglary, forced door
+    ALARM = "alarm"  # an alarm of no more specific kind (general, untyped, freeze, low temperature, ...)
+    # A panel's event whose code (or payload) is not understood: a person looks at it (fail open).
+    # ``value`` is the code as sent; ``raw["reason"]`` says why it could not be classified.
+    UNKNOWN_ALARM = "unknown_alarm"
+    TROUBLE = "trouble"  # a panel's or sensor's fault other than power, battery, tamper, supervision
+    TROUBLE_CLEARED = "trouble_cleared"
     # Raised by the gateway's supervision, not by devices: a missed reporting deadline or
     # "offline" availability, the device heard from again, mains power still lost after the delay.
     DEVICE_OFFLINE = "device_offline"

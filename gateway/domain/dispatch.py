@@ -31,6 +31,14 @@ class DispatchRule:
 RULES: dict[str, DispatchRule] = {
     "sos": DispatchRule(Skill.ELDERLY_CARE),
     "fall": DispatchRule(Skill.ELDERLY_CARE),
+    # Fire, gas, CO, intrusion and alarm panels' alarms: someone goes to the resident first.
+    "fire": DispatchRule(Skill.ELDERLY_CARE),
+    "gas": DispatchRule(Skill.ELDERLY_CARE),
+    "co": DispatchRule(Skill.ELDERLY_CARE),
+    "intrusion": DispatchRule(Skill.ELDERLY_CARE),
+    "alarm": DispatchRule(Skill.ELDERLY_CARE),
+    "unknown_alarm": DispatchRule(Skill.ELDERLY_CARE),
+    "trouble": DispatchRule(Skill.DEVICES),
     "leak": DispatchRule(Skill.PLUMBING),
     "battery_low": DispatchRule(Skill.DEVICES),
     "tamper": DispatchRule(Skill.DEVICES),

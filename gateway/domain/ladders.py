@@ -84,6 +84,18 @@ WELLBEING = (
          breach=True),
 )
 
+# An alarm a person must check soon (intrusion, a panel's general alarm, an alarm we cannot
+# classify): P2, the on-call team at once, the duty leader when nobody acknowledges in 5 minutes.
+ALARM_CHECK = (
+    AUTO_DISPATCH,
+    Step("raised", timedelta(0), Until.ACKNOWLEDGED, (Audience.ONCALL_TEAM,)),
+    Step("ack_overdue", timedelta(minutes=5), Until.ACKNOWLEDGED, (Audience.ONCALL_TEAM, Audience.DUTY_LEADER)),
+    Step("dispatch_overdue", timedelta(minutes=10), Until.DISPATCHED, (Audience.DUTY_LEADER,)),
+    Step("onsite_at_risk", timedelta(minutes=20), Until.ON_SITE, (Audience.DISPATCHER, Audience.DUTY_LEADER)),
+    Step("onsite_breached", timedelta(minutes=30), Until.ON_SITE, (Audience.DISPATCHER, Audience.DUTY_LEADER),
+         breach=True),
+)
+
 # Residents' requests: the steps fall due at the order's own target times (working hours),
 # which gateway.services.requests computes; ``after`` is not used for them.
 REQUEST = (
@@ -112,6 +124,13 @@ CARE_KINDS = ("weekly_visit", "monthly_activity", "quarterly_clinic", "yearly_su
 LADDERS: dict[str, tuple[Step, ...]] = {
     "sos": P1,
     "fall": P1,
+    "fire": P1,
+    "gas": P1,
+    "co": P1,
+    "intrusion": ALARM_CHECK,
+    "alarm": ALARM_CHECK,
+    "unknown_alarm": ALARM_CHECK,
+    "trouble": MAINTENANCE,
     "leak": LEAK,
     "battery_low": MAINTENANCE,
     "tamper": MAINTENANCE,

@@ -70,9 +70,25 @@ ALARM_DEVICES = Raised(frozenset({"sos", "fall"}), Priority.P2, UNPROTECTED)
 # No activity in a home: someone should look in within the hour.
 WELLBEING = Targets(ack=timedelta(minutes=15), onsite=timedelta(hours=1), at_risk=timedelta(minutes=45))
 
+# An alarm a person must check soon, not a life-safety emergency: an intrusion, an alarm panel's
+# general or temperature alarm, and an alarm the panel sent that we cannot classify (fail open).
+ALARM_CHECK = Targets(ack=timedelta(minutes=5), onsite=timedelta(minutes=30), at_risk=timedelta(minutes=20))
+
 RULES: dict[EventKind, Rule] = {
     EventKind.SOS: OpenOrder("sos", Category.EMERGENCY, Priority.P1, EMERGENCY),
     EventKind.FALL: OpenOrder("fall", Category.EMERGENCY, Priority.P1, EMERGENCY),
+    # Fire, gas and carbon monoxide in an elderly resident's home are emergencies like an SOS.
+    EventKind.FIRE: OpenOrder("fire", Category.EMERGENCY, Priority.P1, EMERGENCY),
+    EventKind.FIRE_CLEARED: NoteOnOrder("fire"),
+    EventKind.GAS: OpenOrder("gas", Category.EMERGENCY, Priority.P1, EMERGENCY),
+    EventKind.GAS_CLEARED: NoteOnOrder("gas"),
+    EventKind.CO: OpenOrder("co", Category.EMERGENCY, Priority.P1, EMERGENCY),
+    EventKind.CO_CLEARED: NoteOnOrder("co"),
+    EventKind.INTRUSION: OpenOrder("intrusion", Category.EMERGENCY, Priority.P2, ALARM_CHECK),
+    EventKind.ALARM: OpenOrder("alarm", Category.EMERGENCY, Priority.P2, ALARM_CHECK),
+    EventKind.UNKNOWN_ALARM: OpenOrder("unknown_alarm", Category.EMERGENCY, Priority.P2, ALARM_CHECK),
+    EventKind.TROUBLE: OpenOrder("trouble", Category.MAINTENANCE, Priority.P3, MAINTENANCE),
+    EventKind.TROUBLE_CLEARED: NoteOnOrder("trouble"),
     EventKind.LEAK: OpenOrder("leak", Category.REPAIR, Priority.P2, LEAK_REPAIR),
     EventKind.LEAK_CLEARED: NoteOnOrder("leak"),
     EventKind.BATTERY_LOW: OpenOrder("battery_low", Category.MAINTENANCE, Priority.P3, MAINTENANCE),

@@ -186,6 +186,9 @@ def takes(channel_audiences: Iterable[str], notice_audiences: Iterable[str]) -> 
 # --- the notices Shewu sends --------------------------------------------------------------------
 
 KIND_LABELS = {"sos": "SOS", "fall": "跌倒 fall", "leak": "漏水 leak", "battery_low": "低电量 battery",
+               "fire": "火警 fire", "gas": "燃气泄漏 gas", "co": "一氧化碳 carbon monoxide",
+               "intrusion": "入侵 intrusion", "alarm": "报警 alarm", "unknown_alarm": "未知报警 unknown alarm",
+               "trouble": "设备故障 trouble",
                "tamper": "防拆 tamper", "offline": "设备离线 device offline", "power_lost": "停电 power lost",
                "wellbeing": "无活动 no activity", "weekly_visit": "每周探访 weekly visit",
                "monthly_activity": "每月活动 monthly activity", "quarterly_clinic": "每季义诊 quarterly clinic",
