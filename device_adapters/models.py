@@ -250,28 +250,35 @@ KNOWN_MODELS: tuple[ModelProfile, ...] = (
         model="BW-IS9",
         vendor="BlitzWolf",
         description="Water leak sensor (m.iasZoneAlarm: water_leak_alarm_1)",
-        rules=(_leak("water_leak_alarm_1"), _TAMPER, _BATTERY_LOW, _BATTERY_BELOW_10),
+        rules=(_leak("water_leak_alarm_1"), _leak("water_leak_alarm_2"), _TAMPER, _BATTERY_LOW, _BATTERY_BELOW_10),
     ),
     ModelProfile(
         model="83633206",
         vendor="ADEO",
         description="Lexman water leak sensor (m.iasZoneAlarm: water_leak_alarm_1)",
-        rules=(_leak("water_leak_alarm_1"), _TAMPER, _BATTERY_LOW, _BATTERY_BELOW_10),
+        rules=(_leak("water_leak_alarm_1"), _leak("water_leak_alarm_2"), _TAMPER, _BATTERY_LOW, _BATTERY_BELOW_10),
     ),
     ModelProfile(
         model="LPC-V1",
         vendor="Pulsar",
         description="Water leak sensor (m.iasZoneAlarm: water_leak_alarm_1)",
-        rules=(_leak("water_leak_alarm_1"), _TAMPER, _BATTERY_LOW, _BATTERY_BELOW_10),
+        rules=(_leak("water_leak_alarm_1"), _leak("water_leak_alarm_2"), _TAMPER, _BATTERY_LOW, _BATTERY_BELOW_10),
     ),
     ModelProfile(
         model="Ensystec-Leak-Protect-Zigbee",
         vendor="Ensystec",
-        description="Leak protection controller: wired inputs and wireless channels, one property each",
+        description="Leak protection controller: wired inputs and wireless channels, 'Leak' / 'Dry' each",
         rules=(
-            *(_leak(f"input_{n}_leak_detect_{n + 6}") for n in range(1, 11)),
-            *(_leak(f"channel_{n}_leak_detect_{n + 16}") for n in range(1, 11)),
+            _WATER_LEAK,
+            *(_leak(f"input_{n}_leak_detect_{n + 6}", ("Leak",)) for n in range(1, 11)),
+            *(_leak(f"channel_{n}_leak_detect_{n + 16}", ("Leak",)) for n in range(1, 11)),
         ),
+    ),
+    ModelProfile(
+        model="DCR-CO",
+        vendor="Tuya",
+        description="Smart air box (carbon monoxide): carbon_monoxide 'ON' / 'OFF'",
+        rules=(_alarm("carbon_monoxide", _CO, ("ON",)),),
     ),
     # Fall sensors ---------------------------------------------------------------------------
     ModelProfile(
