@@ -185,11 +185,11 @@ ALARM_KEY_SETTINGS: frozenset[str] = frozenset(
 
 
 def looks_like_alarm_key(key: str) -> bool:
-    """A property named like an alarm (ALARM_KEY_PREFIXES: ``sos``, ``sos_...``, ``fall...``) that is
-    not a known setting."""
+    """A property named like an alarm (one of ALARM_KEY_PREFIXES, alone or followed by ``_``: ``sos``,
+    ``sos_alarm``, ``fall_status``, not ``fallback_order``) that is not a known setting."""
     if key in ALARM_KEY_SETTINGS:
         return False
-    return any(key == p or key.startswith(p + "_") or (p == "fall" and key.startswith(p)) for p in ALARM_KEY_PREFIXES)
+    return any(key == p or key.startswith(p + "_") for p in ALARM_KEY_PREFIXES)
 
 
 KNOWN_MODELS: tuple[ModelProfile, ...] = (
