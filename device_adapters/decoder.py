@@ -8,7 +8,7 @@ from datetime import datetime
 from device_adapters.events import DecodeError, DeviceEvent
 from device_adapters.models import MODELS, ModelProfile
 from device_adapters.native import EDGE_FILTER, NATIVE_FILTER, NATIVE_PREFIX, decode_native
-from device_adapters.rtl433 import Rtl433Decoder
+from device_adapters.rtl433 import KindLookup, Rtl433Decoder
 from device_adapters.rtl433_models import RTL433_MODELS, Rtl433Profile
 from device_adapters.zigbee2mqtt import ModelLookup, Zigbee2MqttDecoder
 
@@ -28,7 +28,9 @@ class MessageDecoder:
 
     ``rtl433_base`` (e.g. ``"rtl_433"``) turns on rtl_433's events topics ``<base>/+/events``; it is
     off by default. ``model_lookup`` serves both Zigbee2MQTT (friendly name → model) and rtl_433
-    (``rtl433/...`` device id → profile name).
+    (``rtl433/...`` device id → profile name). ``kind_lookup`` is the registry's kind of a device
+    (``sos``, ``leak``, ``smoke``, ...), for both: it binds 433 MHz devices to what they are and
+    makes an unknown action of an SOS button an ``unknown_alarm``.
     """
 
     def __init__(
@@ -40,16 +42,17 @@ class MessageDecoder:
         models: Mapping[str, ModelProfile] = MODELS,
         rtl433_base: str | None = None,
         rtl433_models: Mapping[str, Rtl433Profile] = RTL433_MODELS,
+        kind_lookup: KindLookup | None = None,
     ) -> None:
         if max_payload <= 0:
             raise ValueError("max_payload must be positive")
         self.max_payload = max_payload
-        self.z2m = Zigbee2MqttDecoder(z2m_base, model_lookup, models)
+        self.z2m = Zigbee2MqttDecoder(z2m_base, model_lookup, models, kind_lookup=kind_lookup)
         self._z2m_prefix = self.z2m.prefix
         self.rtl433: Rtl433Decoder | None = None
         self._rtl433_prefix: str | None = None
         if rtl433_base is not None:
-            self.rtl433 = Rtl433Decoder(rtl433_base, model_lookup, rtl433_models)
+            self.rtl433 = Rtl433Decoder(rtl433_base, model_lookup, rtl433_models, kind_lookup=kind_lookup)
             prefixes = (self._z2m_prefix, self.rtl433.prefix, NATIVE_PREFIX)
             for a in prefixes:
                 for b in prefixes:

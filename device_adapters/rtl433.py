@@ -49,7 +49,15 @@ from typing import Any
 from device_adapters.common import as_utc, load_json
 from device_adapters.events import DecodeError, DeviceEvent, EventKind
 from device_adapters.models import Trigger
-from device_adapters.rtl433_models import RTL433_MODELS, Rtl433Profile, Rtl433Rule, rtl433_profile_for
+from device_adapters.rtl433_models import (
+    ALARM_DEVICE_KINDS,
+    ROLE_KINDS,
+    RTL433_MODELS,
+    Rtl433Profile,
+    Rtl433Rule,
+    rtl433_profile_for,
+    same_value,
+)
 
 SOURCE = "rtl_433"
 DEVICE_PREFIX = "rtl433"
@@ -66,6 +74,7 @@ _TIME_PAST = timedelta(days=7)
 _PART_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:-")
 
 ModelLookup = Callable[[str], "str | None"]
+KindLookup = Callable[[str], "str | None"]
 
 
 @dataclass(slots=True)
@@ -146,8 +155,15 @@ class Rtl433Decoder:
     """Stateful decoder for one rtl_433 base topic. Thread-safe.
 
     ``model_lookup(device_id) -> profile name | None`` lets the device registry pick a profile for a
-    device (a role profile such as ``rtl433-leak``, or any model name of the table); when it names
-    nothing the table knows, the packet's ``model`` picks it, else the generic profile applies.
+    device (any model name of the table); when it names nothing the table knows, the packet's
+    ``model`` picks it, else the generic profile applies. A role name (``rtl433-sos``,
+    ``rtl433-leak``, ...) gives the device that kind.
+
+    ``kind_lookup(device_id) -> kind | None`` is the registry's kind of a device (``sos``, ``fall``,
+    ``leak``, ``smoke``, ``gas``, ``door``, ``motion``...): the rows of the table bound to a kind
+    apply to it. For a model with a ``button_field`` (fixed-code remotes), the registry may also
+    know one button alone, as ``<device id>/<field>=<value>`` (``rtl433/Generic-Remote/5069/cmd=48``);
+    the events of that button then carry that id and its kind.
     """
 
     def __init__(
@@ -156,6 +172,7 @@ class Rtl433Decoder:
         model_lookup: ModelLookup | None = None,
         models: Mapping[str, Rtl433Profile] = RTL433_MODELS,
         *,
+        kind_lookup: KindLookup | None = None,
         duplicate_window: timedelta = DUPLICATE_WINDOW,
         max_devices: int = MAX_TRACKED_DEVICES,
     ) -> None:
@@ -165,6 +182,7 @@ class Rtl433Decoder:
         self.base = base
         self.prefix = base + "/"
         self._model_lookup = model_lookup
+        self._kind_lookup = kind_lookup
         self._models = models
         self._window = duplicate_window
         self._max_devices = max_devices
@@ -198,6 +216,11 @@ class Rtl433Decoder:
         obj = load_json(payload)
         if type(obj) is not dict:
             raise DecodeError("wrong_type", f"payload must be a JSON object, got {type(obj).__name__}")
+        if "model" not in obj:
+            # rtl_433's own output: the periodic statistics (-M stats), and any other line without a
+            # device. rtl_433's MQTT output sends these to its "states" topic; a pipe
+            # (rtl_433 -F json | mosquitto_pub -l) puts them here. Not an event, not an error.
+            return []
         return self.decode_reading(obj, as_utc(received_at), retained=retained)
 
     def decode_reading(
@@ -206,18 +229,30 @@ class Rtl433Decoder:
         """Events for one decoded packet (the JSON object rtl_433 printed)."""
         device_id = device_id_for(obj)
         model = obj["model"]
-        profile = self._profile(device_id, model)
+        profile, device_kind, known = self._profile(device_id, model)
+        event_id = device_id
+        if profile.button_field is not None and obj.get(profile.button_field) is not None:
+            try:
+                button = f"{device_id}/{profile.button_field}={_part(obj[profile.button_field], profile.button_field)}"
+            except DecodeError:
+                button = None
+            button_kind = self._kind(button) if button is not None and len(button) <= DEVICE_ID_MAX else None
+            if button is not None and button_kind is not None:
+                event_id, device_kind, known = button, button_kind, True
         at = parse_time(obj.get("time"), received_at) or received_at
         events: list[DeviceEvent] = []
         kinds: set[EventKind] = set()
 
-        def emit(kind: EventKind, value: Any) -> None:
+        def emit(kind: EventKind, value: Any, raw: dict[str, Any] | None = None) -> None:
             if kind not in kinds:
                 kinds.add(kind)
                 events.append(
-                    DeviceEvent(device_id=device_id, kind=kind, at=at, source=SOURCE, raw=obj, value=value, model=model)
+                    DeviceEvent(
+                        device_id=event_id, kind=kind, at=at, source=SOURCE, raw=raw or obj, value=value, model=model
+                    )
                 )
 
+        rules = profile.rules if known or not profile.needs_registry else ()
         if not retained:
             signature = _signature(obj)
             with self._lock:
@@ -230,23 +265,48 @@ class Rtl433Decoder:
                     mem.last_at = received_at
                     return []
                 mem.last_signature, mem.last_at = signature, received_at
-                for rule in profile.rules:
-                    if rule.field in obj and obj[rule.field] is not None:
-                        self._apply(rule, obj, mem, received_at, emit)
+                claimed: set[str] = set()
+                for rule in rules:
+                    f = rule.field
+                    if f in claimed or f not in obj or obj[f] is None or not rule.applies(obj, device_kind):
+                        continue
+                    if self._apply(rule, obj, mem, received_at, emit):
+                        claimed.add(f)
+                code_field = profile.code_field
+                if (
+                    device_kind in ALARM_DEVICE_KINDS
+                    and code_field is not None
+                    and code_field not in claimed
+                    and obj.get(code_field) is not None
+                    and not same_value(obj[code_field], profile.quiet_codes)
+                ):
+                    # Fail open: an alarm device said something this table does not know.
+                    reason = f"{model} {code_field} {obj[code_field]!r} is not known for a {device_kind} device"
+                    emit(EventKind.UNKNOWN_ALARM, obj[code_field], {**obj, "reason": reason[:200]})
         if not events:
             events.append(
-                DeviceEvent(device_id=device_id, kind=EventKind.TELEMETRY, at=at, source=SOURCE, raw=obj, model=model)
+                DeviceEvent(device_id=event_id, kind=EventKind.TELEMETRY, at=at, source=SOURCE, raw=obj, model=model)
             )
         return events
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def _profile(self, device_id: str, model: str) -> Rtl433Profile:
-        if self._model_lookup is not None:
-            named = self._model_lookup(device_id)
-            if named is not None and named in self._models:
-                return self._models[named]
-        return rtl433_profile_for(model, self._models)
+    def _kind(self, device_id: str) -> str | None:
+        if self._kind_lookup is None:
+            return None
+        return self._kind_lookup(device_id) or None
+
+    def _profile(self, device_id: str, model: str) -> tuple[Rtl433Profile, str | None, bool]:
+        """The profile that decodes this device, the registry's kind of it, and whether the
+        registry knows it at all (by kind or model)."""
+        kind = self._kind(device_id)
+        named = self._model_lookup(device_id) if self._model_lookup is not None else None
+        known = kind is not None or bool(named)
+        if named is not None and kind is None:
+            kind = ROLE_KINDS.get(named)
+        if named is not None and named in self._models and named not in ROLE_KINDS:
+            return self._models[named], kind, known
+        return rtl433_profile_for(model, self._models), kind, known
 
     def _memory_for(self, device_id: str) -> _DeviceMemory:
         mem = self._memory.get(device_id)
@@ -263,14 +323,15 @@ class Rtl433Decoder:
         mem: _DeviceMemory,
         now: datetime,
         emit: Callable[[EventKind, Any], None],
-    ) -> None:
+    ) -> bool:
+        """Apply one row; False when the field's value says nothing to it."""
         value = obj[rule.field]
         state = rule.state(value)
         if state is None:
-            return
+            return False
         if rule.trigger is Trigger.MOMENTARY:
             emit(rule.kind, rule.event_value(value))
-            return
+            return True
         key = rule.key
         before = mem.levels.get(key)
         if state:
@@ -284,12 +345,13 @@ class Rtl433Decoder:
             mem.levels[key] = _Level(True, now, episode)
             if fire:
                 emit(rule.kind, rule.event_value(value))
-            return
+            return True
         mem.levels[key] = _Level(False, now)
-        if rule.clear_kind is None:
-            return
-        if (before is not None and before.active) or (before is None and rule.clear_on_first):
+        if rule.clear_kind is not None and (
+            (before is not None and before.active) or (before is None and rule.clear_on_first)
+        ):
             emit(rule.clear_kind, rule.event_value(value) if rule.value_percent else value)
+        return True
 
 
 __all__ = [

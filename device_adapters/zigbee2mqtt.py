@@ -51,7 +51,7 @@ from typing import Any
 
 from device_adapters.common import as_utc, load_json
 from device_adapters.events import DecodeError, DeviceEvent, EventKind
-from device_adapters.models import MODELS, FieldRule, ModelProfile, Trigger, profile_for
+from device_adapters.models import MODELS, FieldRule, ModelProfile, Trigger, looks_like_alarm_key, profile_for
 
 SOURCE = "zigbee2mqtt"
 ACTION_ECHO_WINDOW = timedelta(seconds=2)
@@ -61,6 +61,9 @@ _LAST_SEEN_FUTURE = timedelta(seconds=60)
 _LAST_SEEN_PAST = timedelta(days=7)
 
 ModelLookup = Callable[[str], "str | None"]
+KindLookup = Callable[[str], "str | None"]
+SOS_DEVICE_KINDS = frozenset({"sos"})
+"""Registry kinds whose devices' unknown actions are an ``unknown_alarm`` (fail open)."""
 
 
 @dataclass(slots=True)
@@ -107,7 +110,13 @@ class Zigbee2MqttDecoder:
 
     ``model_lookup(friendly_name) -> model | None`` picks the model profile; when a state message
     carries ``device.model`` (``mqtt.include_device_information: true``) that wins. Without either,
-    the generic profile applies.
+    the generic profile applies. ``kind_lookup(friendly_name) -> kind | None`` is the registry's kind
+    of the device: an action no rule knows from a device of kind ``sos`` is an ``unknown_alarm``.
+
+    Fail open: a property named like an alarm (``sos``, ``water_leak*``, ``fall*``, ``smoke*``,
+    ``gas*``, ``carbon_monoxide*``; :func:`device_adapters.models.looks_like_alarm_key`) that becomes
+    ``true`` and that the profile does not read is an ``unknown_alarm`` (value: the property name),
+    on its rising edge like any level.
     """
 
     def __init__(
@@ -116,6 +125,7 @@ class Zigbee2MqttDecoder:
         model_lookup: ModelLookup | None = None,
         models: Mapping[str, ModelProfile] = MODELS,
         *,
+        kind_lookup: KindLookup | None = None,
         max_devices: int = MAX_TRACKED_DEVICES,
     ) -> None:
         base = base.strip("/")
@@ -124,6 +134,7 @@ class Zigbee2MqttDecoder:
         self.base = base
         self.prefix = base + "/"
         self._model_lookup = model_lookup
+        self._kind_lookup = kind_lookup
         self._models = models
         self._max_devices = max_devices
         self._memory: dict[str, _DeviceMemory] = {}
@@ -171,6 +182,13 @@ class Zigbee2MqttDecoder:
 
     def _lookup_model(self, name: str) -> str | None:
         return self._model_lookup(name) if self._model_lookup is not None else None
+
+    def _unknown_action(self, name: str, profile: ModelProfile, action: Any) -> bool:
+        """An action no rule took, from a device the registry calls an SOS button: fail open."""
+        if type(action) is not str or not action or action in profile.quiet_actions:
+            return False
+        kind = self._kind_lookup(name) if self._kind_lookup is not None else None
+        return kind in SOS_DEVICE_KINDS
 
     def _memory_for(self, name: str) -> _DeviceMemory:
         mem = self._memory.get(name)
@@ -229,7 +247,12 @@ class Zigbee2MqttDecoder:
         model = self._lookup_model(name)
         profile = profile_for(model, self._models)
         rule = next((r for r in profile.rules if r.field == "action" and r.trigger is Trigger.MOMENTARY), None)
-        if rule is None or not rule.matches(action):
+        kind = rule.kind if rule is not None and rule.matches(action) else None
+        raw: dict[str, Any] = {"action": action}
+        if kind is None and self._unknown_action(name, profile, action):
+            kind = EventKind.UNKNOWN_ALARM
+            raw["reason"] = f"action {action[:60]!r} is not known for an SOS device of model {model!r}"
+        if kind is None:
             return []
         with self._lock:
             mem = self._memory_for(name)
@@ -239,10 +262,10 @@ class Zigbee2MqttDecoder:
         return [
             DeviceEvent(
                 device_id=name,
-                kind=rule.kind,
+                kind=kind,
                 at=received_at,
                 source=SOURCE,
-                raw={"action": action},
+                raw=raw,
                 value=action,
                 model=model,
             )
@@ -272,15 +295,18 @@ class Zigbee2MqttDecoder:
         events: list[DeviceEvent] = []
         kinds: set[EventKind] = set()
 
-        def emit(kind: EventKind, value: Any) -> None:
+        def emit(kind: EventKind, value: Any, raw: dict[str, Any] | None = None) -> None:
             if kind not in kinds:
                 kinds.add(kind)
                 events.append(
-                    DeviceEvent(device_id=name, kind=kind, at=at, source=SOURCE, raw=obj, value=value, model=model)
+                    DeviceEvent(
+                        device_id=name, kind=kind, at=at, source=SOURCE, raw=raw or obj, value=value, model=model
+                    )
                 )
 
         with self._lock:
             mem = self._memory_for(name)
+            action_taken = False
             for rule in profile.rules:
                 if rule.field not in obj:
                     continue
@@ -288,6 +314,7 @@ class Zigbee2MqttDecoder:
                 if rule.trigger is Trigger.MOMENTARY:
                     if retained or not rule.matches(value):
                         continue  # "" / null: Zigbee2MQTT clearing the action
+                    action_taken = action_taken or rule.field == "action"
                     if self._is_echo(mem, value, False, received_at):
                         continue
                     mem.last_action, mem.last_action_via_topic, mem.last_action_at = (
@@ -313,11 +340,45 @@ class Zigbee2MqttDecoder:
                     # notes a clear on a ticket that is open, so an extra one costs nothing,
                     # while a missed one leaves a dried-up leak looking wet.
                     emit(rule.clear_kind, value)
+            self._fail_open(name, profile, obj, mem, retained, action_taken, received_at, emit)
         if not events:
             events.append(
                 DeviceEvent(device_id=name, kind=EventKind.TELEMETRY, at=at, source=SOURCE, raw=obj, model=model)
             )
         return events
+
+    def _fail_open(
+        self,
+        name: str,
+        profile: ModelProfile,
+        obj: dict[str, Any],
+        mem: _DeviceMemory,
+        retained: bool,
+        action_taken: bool,
+        received_at: datetime,
+        emit: Callable[..., None],
+    ) -> None:
+        """What looks like an alarm but no rule of the profile took: an ``unknown_alarm``."""
+        action = obj.get("action")
+        if (
+            not retained
+            and not action_taken
+            and self._unknown_action(name, profile, action)
+            and not self._is_echo(mem, action, False, received_at)
+        ):
+            mem.last_action, mem.last_action_via_topic, mem.last_action_at = action, False, received_at
+            reason = f"action {str(action)[:60]!r} is not known for an SOS device of model {profile.model!r}"
+            emit(EventKind.UNKNOWN_ALARM, action, {**obj, "reason": reason})
+        read = {r.field for r in profile.rules}
+        for key, value in obj.items():
+            if type(value) is not bool or key in read or not looks_like_alarm_key(key):
+                continue
+            level = f"unknown:{key}"
+            before = mem.levels.get(level)
+            mem.levels[level] = value
+            if value and before is not True:
+                reason = f"{key} is true, and model {profile.model!r} has no rule for it"
+                emit(EventKind.UNKNOWN_ALARM, key, {**obj, "reason": reason})
 
     @staticmethod
     def _active(rule: FieldRule, value: Any) -> bool | None:

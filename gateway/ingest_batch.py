@@ -139,7 +139,7 @@ class BatchProcessor:
         """The real thing: message decoders that know the registry's device models."""
         models = RegistryModels(engine)
         decoder = MessageDecoder(z2m_base=z2m_base, max_payload=max_payload, model_lookup=models.model_of,
-                                 rtl433_base=rtl433_base or None)
+                                 kind_lookup=models.kind_of, rtl433_base=rtl433_base or None)
         return cls(engine=engine, decoder=decoder, clock=clock, max_payload=max_payload, models=models,
                    telemetry=telemetry)
 

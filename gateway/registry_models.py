@@ -1,7 +1,7 @@
-"""Which model each registered device is, for the decoders' model tables.
+"""Which model and kind each registered device is, for the decoders' model tables.
 
-The Zigbee2MQTT decoder asks ``model_of(friendly_name)`` for every message, so the answer
-comes from memory: the registry's (device_id, model) pairs, re-read when older than
+The decoders ask ``model_of(device_id)`` and ``kind_of(device_id)`` for every message, so the
+answer comes from memory: the registry's (device_id, model, kind) rows, re-read when older than
 ``max_age``. A device registered a moment ago is decoded with the generic profile until the
 next refresh.
 """
@@ -17,9 +17,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.storage.models import Device
 
-_MODELS = sa.select(Device.__table__.c.device_id, Device.__table__.c.model).where(  # type: ignore[attr-defined]
-    Device.__table__.c.model != ""  # type: ignore[attr-defined]
-)
+_T = Device.__table__.c  # type: ignore[attr-defined]
+_MODELS = sa.select(_T.device_id, _T.model, _T.kind).where(sa.or_(_T.model != "", _T.kind != ""))
 
 
 class RegistryModels:
@@ -30,6 +29,7 @@ class RegistryModels:
         self._max_age = max_age
         self._monotonic = monotonic
         self._models: dict[str, str] = {}
+        self._kinds: dict[str, str] = {}
         self._loaded_at: float | None = None
 
     def refresh_if_stale(self) -> None:
@@ -39,10 +39,16 @@ class RegistryModels:
             return
         try:
             with self._engine.connect() as conn:
-                self._models = {row.device_id: row.model for row in conn.execute(_MODELS)}
+                rows = conn.execute(_MODELS).all()
+            self._models = {row.device_id: row.model for row in rows if row.model}
+            self._kinds = {row.device_id: row.kind for row in rows if row.kind}
         except SQLAlchemyError:
             pass  # keep what we had; ingest's own retry reports the database
         self._loaded_at = now
 
     def model_of(self, device_id: str) -> str | None:
         return self._models.get(device_id)
+
+    def kind_of(self, device_id: str) -> str | None:
+        """The registry's kind of a device (``sos``, ``leak``, ``smoke``, ...), or None."""
+        return self._kinds.get(device_id)

@@ -17,8 +17,12 @@ T0 = datetime(2026, 11, 28, 4, 30, tzinfo=UTC)
 
 
 def test_subscriptions() -> None:
-    assert MessageDecoder().subscriptions() == ["zigbee2mqtt/#", "shewu/v1/+/event"]
-    assert MessageDecoder(z2m_base="site7/z2m").subscriptions() == ["site7/z2m/#", "shewu/v1/+/event"]
+    assert MessageDecoder().subscriptions() == ["zigbee2mqtt/#", "shewu/v1/+/event", "shewu/v1/edge/+/+/event"]
+    assert MessageDecoder(z2m_base="site7/z2m").subscriptions() == [
+        "site7/z2m/#",
+        "shewu/v1/+/event",
+        "shewu/v1/edge/+/+/event",
+    ]
 
 
 def test_dispatch_native_and_z2m() -> None:

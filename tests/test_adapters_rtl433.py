@@ -254,7 +254,6 @@ def test_device_id_parts_are_made_topic_safe() -> None:
 @pytest.mark.parametrize(
     "obj, reason",
     [
-        ({"id": 1}, "missing_field"),
         ({"model": 5, "id": 1}, "wrong_type"),
         ({"model": "", "id": 1}, "bad_value"),
         ({"model": "X", "id": 1.5}, "wrong_type"),
@@ -352,9 +351,9 @@ def test_model_table_is_data() -> None:
 
 
 def test_message_decoder_routes_rtl433_when_enabled() -> None:
-    assert MessageDecoder().subscriptions() == ["zigbee2mqtt/#", "shewu/v1/+/event"]
+    assert MessageDecoder().subscriptions() == ["zigbee2mqtt/#", "shewu/v1/+/event", "shewu/v1/edge/+/+/event"]
     dec = MessageDecoder(rtl433_base="rtl_433", model_lookup={"rtl433/Honeywell-Security/8/123456": "rtl433-sos"}.get)
-    assert dec.subscriptions() == ["zigbee2mqtt/#", "shewu/v1/+/event", "rtl_433/+/events"]
+    assert dec.subscriptions() == ["zigbee2mqtt/#", "shewu/v1/+/event", "shewu/v1/edge/+/+/event", "rtl_433/+/events"]
     assert [(e.source, e.kind) for e in dec.decode(TOPIC, GOVEE_LEAK, T0)] == [("rtl_433", EventKind.LEAK)]
     assert kinds(dec.decode(TOPIC, honeywell(alarm=1), T0)) == [EventKind.SOS]
     assert dec.decode(TOPIC, bytearray(GOVEE_LEAK), at(0.5)) == []
@@ -366,3 +365,12 @@ def test_message_decoder_routes_rtl433_when_enabled() -> None:
     assert err.value.reason == "unknown_topic"
     with pytest.raises(ValueError, match="overlap"):
         MessageDecoder(z2m_base="radio", rtl433_base="radio")
+
+
+def test_a_line_without_model_is_rtl_433s_own_output_and_ignored(dec: Rtl433Decoder) -> None:
+    """rtl_433's MQTT output sends objects without ``model`` (statistics) to its states topic; a
+    pipe puts them on the events topic. Decoding the reading itself still needs the model."""
+    assert dec.decode(TOPIC, js({"id": 1}), T0) == []
+    with pytest.raises(DecodeError) as err:
+        dec.decode_reading({"id": 1}, T0)
+    assert err.value.reason == "missing_field"

@@ -246,3 +246,26 @@ def test_rtl433_leak_over_mqtt_opens_a_ticket(gateway_server: GatewayProcess) ->
                  "leak_num": 1, "mic": "PARITY"})
     found = wait_until(lambda: orders(gw, kind="leak"), what="the rtl_433 leak ticket")
     assert [(o["device_id"], o["priority"]) for o in found] == [("rtl433/Govee-Water/56948", "P2")]
+
+
+def test_radio_and_zigbee_alarms_over_mqtt_open_their_orders(gateway_server: GatewayProcess) -> None:
+    """Issue 9 through the broker: an Interlogix smoke alarm (rtl_433_tests
+    tests/interlogix/05/smoke_detected_319.5M_250k.json, first line) is a P1 fire; rtl_433's stats line
+    is not dead-lettered; a Zigbee device whose model the table does not know raising an alarm-named
+    property no row reads is an unknown alarm (P2) for a person."""
+    gw = gateway_server
+    with publisher(gw.mqtt_url) as pub:
+        publish(pub, "rtl_433/pi-433/events",
+                {"time": "@0.133476s", "model": "Interlogix-Security", "subtype": "smoke", "id": "29cd45",
+                 "battery_ok": 1, "switch1": "OPEN", "switch2": "OPEN", "switch3": "OPEN", "switch4": "CLOSED",
+                 "switch5": "CLOSED", "raw_message": "a740a8"})
+        publish(pub, "rtl_433/pi-433/events",
+                {"time": "@1.048576s", "enabled": 191, "since": "2026-12-06T03:09:36",
+                 "frames": {"count": 0, "fsk": 0, "events": 0}, "stats": []})
+        publish(pub, "zigbee2mqtt/hall panel", {"smoke_alarm_3": True, "linkquality": 96})
+    fire = wait_until(lambda: orders(gw, kind="fire"), what="the fire order")
+    assert [(o["device_id"], o["priority"]) for o in fire] == [("rtl433/Interlogix-Security/29cd45", "P1")]
+    unknown = wait_until(lambda: orders(gw, kind="unknown_alarm"), what="the unknown alarm order")
+    assert [(o["device_id"], o["priority"]) for o in unknown] == [("hall panel", "P2")]
+    wait_until(lambda: gw.metric("shewu_messages_in_total") >= 3, what="all three messages")
+    assert gw.get("/api/deadletters") == []

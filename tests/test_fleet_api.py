@@ -449,7 +449,8 @@ def test_models_view(client: TestClient) -> None:
     assert leak["supervision"] == {"interval_s": 90000, "grace_s": 3600, "mains": False, "from": "kind"}
     assert leak["battery"] == {"reports_low": True, "low_below_pct": 10}
     assert {"leak", "leak_cleared", "battery_low"} <= set(leak["events"])
-    assert models["MIR-HE200-TY_fall"]["supervision"]["mains"] is True
+    assert models["MIR-HE200-TY"]["supervision"]["mains"] is True  # fall: mains (by kind)
+    assert models["MIR-HE200-TY"]["aliases"] == ["MIR-HE200-TY_fall"]  # its name until late 2022
     assert models["shewu-hub"]["supervision"] == {"interval_s": 60, "grace_s": 30, "mains": True, "from": "model"}
     assert models["shewu-hub"]["decoder"] == "generic"
     assert models["HS1EB/HS1EB-E"]["aliases"] == ["HS1EB", "HS1EB-E"] and models["HS1EB/HS1EB-E"]["kind"] == "sos"

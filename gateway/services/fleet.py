@@ -216,6 +216,9 @@ KIND_BY_EVENT: tuple[tuple[EventKind, str], ...] = (
     (EventKind.FALL, "fall"),
     (EventKind.SOS, "sos"),
     (EventKind.LEAK, "leak"),
+    (EventKind.FIRE, "smoke"),
+    (EventKind.GAS, "gas"),
+    (EventKind.CO, "co"),
 )
 KIND_BY_FIELD: tuple[KindRule, ...] = (
     KindRule("fall_down_status", "fall"),
