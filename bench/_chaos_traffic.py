@@ -3,7 +3,9 @@
 - Serial receivers: ``shewu bridge serial`` processes, each reading a pty whose other end the
   bench writes ``$SW1`` lines into (as a building's receiver would), each line with a sequence
   number and the receiver's clock, so that its native event id is known beforehand.
-- Home units on the native topic: a paho client (QoS 1), each message with a unique ``id``.
+- Home units: Shewu's simulated home unit (``firmware_sim.home_unit.HomeUnit``): each event kept in
+  its on-disk outbox until the gateway confirms it, published on the unit's edge prefix, each
+  with a unique ``id``.
 - Zigbee2MQTT: state JSON published directly (alarms QoS 1, telemetry QoS 0, as Zigbee2MQTT's
   default is), with ``last_seen`` in epoch milliseconds (``advanced.last_seen: epoch``), which
   the gateway keeps in the timeline's reading: device + ``last_seen`` names one alarm.
@@ -37,6 +39,8 @@ import paho.mqtt.client as mqtt
 from device_adapters.events import EventKind
 from device_adapters.native import encode_native
 from device_adapters.serial_protocol import decode_line, encode_line
+from firmware_sim.encoding import Message
+from firmware_sim.home_unit import HomeUnit
 from gateway.broker import Mosquitto
 
 SOURCES = ("serial", "native", "z2m")
@@ -112,7 +116,7 @@ class SerialEdge:
             db.close()
 
     def pending_ids(self) -> list[str]:
-        """Event ids still in the outbox: not yet acknowledged by the broker."""
+        """Event ids still in the outbox: not yet confirmed by the gateway."""
         return [json.loads(p).get("id", "") for (p,) in self._query("SELECT payload FROM outbox")]
 
     def rejected(self) -> int:
@@ -199,7 +203,8 @@ class Traffic:
         self.serial = [SerialEdge(i, broker, work, self.tag) for i in range(receivers)]
         for edge in self.serial:
             edge.wait_ready()
-        self.native = MqttEdge(broker, f"chaos-homeunits-{self.tag}")
+        self.native = HomeUnit(f"unit-{self.tag}", work / f"unit-{self.tag}.db", broker.url).start()
+        self._native_outbox = work / f"unit-{self.tag}.db"
         self.z2m = MqttEdge(broker, f"chaos-zigbee2mqtt-{self.tag}")
         self.sent: list[Alarm] = []
         self.telemetry_sent = 0
@@ -238,7 +243,8 @@ class Traffic:
             alarm = Alarm(f"chaos-{self.tag}-{self._native_n}", source, device, now)
             topic, payload = encode_native(device, EventKind.SOS, at=round(now, 3), event_id=alarm.key,
                                            model="SW-SOS-1", data={"battery": battery})
-            self.native.publish(topic, payload, 1, alarm)
+            self.native.publish(Message(topic, payload))
+            alarm.acked = time.time()  # on the unit's disk: the unit has it
         else:
             last_seen = self._last_seen(device, now)
             alarm = Alarm(z2m_key(device, last_seen), source, device, now)
@@ -260,7 +266,7 @@ class Traffic:
             topic, payload = encode_native(device, EventKind.HEARTBEAT, at=round(now, 3),
                                            event_id=f"chaos-{self.tag}-{self._native_n}", model="SW-SOS-1",
                                            data={"battery": battery, "rssi": -60})
-            self.native.publish(topic, payload, 1)
+            self.native.publish(Message(topic, payload))
         else:
             payload = json.dumps({"battery": battery, "linkquality": self.rng.randint(40, 200),
                                   "last_seen": self._last_seen(device, now)}).encode()
@@ -302,7 +308,13 @@ class Traffic:
         keys: set[str] = set()
         for edge in self.serial:
             keys.update(edge.pending_ids())
-        keys.update(a.key for a in self.sent if a.source != "serial" and a.acked is None)
+        if self._native_outbox.exists():
+            db = sqlite3.connect(f"file:{self._native_outbox}?mode=ro", uri=True, timeout=10)
+            try:
+                keys.update(str(i) for (i,) in db.execute("SELECT event_id FROM outbox") if i)
+            finally:
+                db.close()
+        keys.update(a.key for a in self.sent if a.source == "z2m" and a.acked is None)
         return keys
 
     def stop(self) -> None:

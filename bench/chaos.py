@@ -364,9 +364,13 @@ def report(o: Outcome) -> None:
     print(f"orders opened            {o.orders} (the dispatcher cancelled {o.cancelled} as false alarms)")
     dead = ", ".join(f"{n} dead-lettered {r!r}" for r, n in o.lost_dead_lettered.items())
     print(f"lost                     {lost}{_split(o.lost)}{'; ' + dead if dead else ''}")
+    own = sum(n for source, n in o.lost.items() if source != "z2m")
+    print(f"  of them from Shewu's own edges (serial, home unit): {own}; from Zigbee2MQTT, which keeps nothing "
+          f"once the broker has it: {o.lost.get('z2m', 0)}")
     print(f"doubled                  {doubled}: applied twice {sum(o.doubled_applied.values())}"
           f"{_split(o.doubled_applied)}, second open order {o.doubled_open}")
-    print(f"still held by an edge    {o.unconfirmed} (never acknowledged to it at the end: neither lost nor sent)")
+    print(f"still held by an edge    {o.unconfirmed} (not yet confirmed by the gateway at the end: neither lost "
+          "nor committed)")
     lat = o.latency
     print(f"alarm sent -> order      p50 {_fmt(percentile(lat, 50), '.2f')} s, p99 {_fmt(percentile(lat, 99), '.2f')}"
           f" s, longest without an order {_fmt(max(lat) if lat else None, '.1f')} s; "

@@ -105,9 +105,10 @@ class Outbox:
     save. Rows the broker took but the gateway did not confirm in time are sent again; the
     gateway drops the copies by event id."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, any_thread: bool = False) -> None:
+        """``any_thread``: the caller serialises use from several threads itself."""
         self.path = str(path)
-        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=not any_thread)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)

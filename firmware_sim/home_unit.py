@@ -21,24 +21,21 @@ class HomeUnit:
         self.unit_id = unit_id
         self.outbox_path = str(outbox_path)
         self._publisher = OutboxPublisher(outbox_path, mqtt_url, unit_id, client_id=f"shewu-unit-{unit_id}", **kw)
-        self._local = threading.local()  # an outbox connection per calling thread (SQLite's rule)
-        self._boxes: list[Outbox] = []
+        self._box: Outbox | None = None  # the devices' side of the outbox (any thread, one at a time)
         self._lock = threading.Lock()
-        self._started = False
 
     def start(self) -> HomeUnit:
+        with self._lock:
+            self._box = Outbox(self.outbox_path, any_thread=True)
         self._publisher.start()
-        self._started = True
         return self
 
     def stop(self) -> None:
-        self._started = False
         self._publisher.stop()
         with self._lock:
-            for box in self._boxes:
-                box.close()
-            self._boxes.clear()
-        self._local = threading.local()
+            if self._box is not None:
+                self._box.close()
+                self._box = None
 
     def __enter__(self) -> HomeUnit:
         return self.start()
@@ -48,14 +45,10 @@ class HomeUnit:
 
     def publish(self, message: Message) -> None:
         """Keep one native message (durable when this returns) and wake the publisher."""
-        if not self._started:
-            raise RuntimeError("the home unit is not started")
-        box = getattr(self._local, "box", None)
-        if box is None:
-            box = self._local.box = Outbox(self.outbox_path)
-            with self._lock:
-                self._boxes.append(box)
-        box.append(message.topic, message.payload)
+        with self._lock:
+            if self._box is None:
+                raise RuntimeError("the home unit is not started")
+            self._box.append(message.topic, message.payload)
         self._publisher.notify()
 
     def pending(self) -> int:
