@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from device_adapters.common import (
+    AVAILABILITY_STATES,
     EVENT_ID_MAX,
     as_utc,
     check_device_id,
@@ -143,6 +144,8 @@ def decode_native(topic: str, payload: bytes, received_at: datetime) -> DeviceEv
             raise DecodeError("wrong_type", f"id must be a string, got {type(event_id).__name__}")
         if not 0 < len(event_id) <= EVENT_ID_MAX:
             raise DecodeError("bad_id", f"id must be 1..{EVENT_ID_MAX} characters, got {len(event_id)}")
+        if not event_id.isprintable():  # also refuses lone surrogates, which no database takes
+            raise DecodeError("bad_id", f"id {event_id[:40]!r} has characters that are not printable")
 
     at = _parse_ts(obj["ts"], received_at) if "ts" in obj else received_at
 
@@ -160,13 +163,18 @@ def decode_native(topic: str, payload: bytes, received_at: datetime) -> DeviceEv
         if type(data) is not dict:
             raise DecodeError("wrong_type", f"data must be a JSON object, got {type(data).__name__}")
 
+    value = obj.get("value")
+    known = type(value) is str and value in AVAILABILITY_STATES
+    if kind is EventKind.AVAILABILITY and value is not None and not known:
+        raise DecodeError("bad_value", f"availability value {str(value)[:40]!r} is not online/offline")
+
     return DeviceEvent(
         device_id=device_id,
         kind=kind,
         at=at,
         source=SOURCE,
         raw=data,
-        value=obj.get("value"),
+        value=value,
         model=model,
         event_id=event_id,
     )

@@ -39,6 +39,7 @@ Facts used (read in merbanan/rtl_433, ``src/devices``):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -135,7 +136,7 @@ class Rtl433Rule:
         """True (on), False (off) or None (this value says nothing) for a field value."""
         if self.trigger is Trigger.BELOW:
             t = type(value)
-            if (t is int or t is float) and self.threshold is not None:
+            if (t is int or (t is float and math.isfinite(value))) and self.threshold is not None:
                 return bool(value < self.threshold)
             return None
         if self.any_value or same_value(value, self.values):
@@ -148,7 +149,10 @@ class Rtl433Rule:
         if self.value is not None:
             return self.value
         if self.value_percent:
-            return round(value * 100) if type(value) is float else None
+            if type(value) is not float:
+                return None
+            percent = value * 100
+            return round(percent) if math.isfinite(percent) else None  # 1e308 × 100 is inf
         return value
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from device_adapters.common import KINDS, as_utc, from_unix, is_device_id
+from device_adapters.common import AVAILABILITY_STATES, KINDS, as_utc, from_unix, is_device_id
 from device_adapters.events import DecodeError, DeviceEvent, EventKind
 from device_adapters.native import encode_native
 
@@ -200,6 +200,10 @@ def decode_line(line: bytes, received_at: datetime) -> SerialFrame:
         raise DecodeError("unknown_kind", f"kind {kind_text[:40]!r}")
     ts = _parse_ts(ts_text)
     data = parse_data(data_text)
+    if kind is EventKind.AVAILABILITY:
+        state = data.get("value", data.get("state"))
+        if state is not None and not (type(state) is str and state in AVAILABILITY_STATES):
+            raise DecodeError("bad_data", f"availability state {str(state)[:40]!r} is not online/offline")
     return SerialFrame(
         seq=int(seq_text),
         device_id=device_id,

@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from device_adapters.common import as_utc, load_json
+from device_adapters.common import as_utc, is_text, load_json
 from device_adapters.events import DecodeError, DeviceEvent, EventKind
 from device_adapters.models import MODELS, FieldRule, ModelProfile, Trigger, looks_like_alarm_key, profile_for
 
@@ -97,11 +97,18 @@ def _parse_last_seen(value: Any, received_at: datetime) -> datetime | None:
 
 
 FRIENDLY_NAME_MAX = 128  # what the gateway stores as a device id
+# What the device registry accepts as a device id (gateway.services.fleet.DEVICE_ID): no control
+# characters and no MQTT wildcards; and text a database can store (no lone surrogates).
+_NAME_REFUSED = frozenset(chr(c) for c in range(0x20)) | {"#", "+"}
 
 
 def _checked_name(name: str) -> str:
     if len(name) > FRIENDLY_NAME_MAX:
         raise DecodeError("bad_device_id", f"friendly name is {len(name)} characters, limit {FRIENDLY_NAME_MAX}")
+    if not _NAME_REFUSED.isdisjoint(name) or not is_text(name):
+        raise DecodeError(
+            "bad_device_id", f"friendly name {name[:80]!r} has a control character, + or #, or is not Unicode text"
+        )
     return name
 
 

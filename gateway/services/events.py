@@ -40,6 +40,21 @@ def event_time(event: DeviceEvent, now: datetime) -> datetime:
     return now
 
 
+_AVAILABILITY = frozenset({"online", "offline"})
+_READING_MAX = 1e15  # far beyond any battery % or link quality; what a float column holds exactly
+
+
+def _reading(value: Any) -> float | None:
+    """A number for a float column, or None (absent) for anything else: a string, a boolean, an
+    integer too large for a float, NaN, infinity, or beyond ±1e15. The event's raw reading keeps the
+    value as it came."""
+    if value.__class__ is int:
+        return float(value) if -_READING_MAX <= value <= _READING_MAX else None
+    if value.__class__ is float and -_READING_MAX <= value <= _READING_MAX:  # False for NaN
+        return value
+    return None
+
+
 def _status_row(rows: dict[str, dict[str, Any]], event: DeviceEvent, now: datetime) -> None:
     """Fold one event into its device's row for this batch; the newest reading wins."""
     seen = event_time(event, now)
@@ -55,10 +70,10 @@ def _status_row(rows: dict[str, dict[str, Any]], event: DeviceEvent, now: dateti
     row["last_kind"] = event.kind.value
     raw = event.raw
     for name in ("battery", "linkquality"):
-        value = raw.get(name)
-        if value.__class__ is int or value.__class__ is float:
-            row[name] = float(value)
-    if event.kind is EventKind.AVAILABILITY and isinstance(event.value, str):
+        value = _reading(raw.get(name))
+        if value is not None:
+            row[name] = value
+    if event.kind is EventKind.AVAILABILITY and event.value.__class__ is str and event.value in _AVAILABILITY:
         row["availability"] = event.value
     else:
         row["availability"] = "online"  # it just spoke
