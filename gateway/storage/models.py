@@ -171,7 +171,7 @@ class TimelineEntry(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     order_id: int = Field(foreign_key="orders.id", index=True)
     at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
-    actor: str = Field(max_length=128)
+    actor: str = Field(max_length=160)  # "device:" and a device id of up to 128 characters fit
     action: str = Field(max_length=32)
     note: str | None = Field(default=None, max_length=2000)
     data: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
