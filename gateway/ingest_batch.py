@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.engine import Engine
 
+from device_adapters.alarm_hint import alarm_kind, device_of_topic
 from device_adapters.decoder import MessageDecoder
 from device_adapters.events import DecodeError, DeviceEvent
 from device_adapters.native import edge_of_topic
@@ -29,6 +30,7 @@ from gateway.services.events import (
     is_alarm,
     live_changes,
     open_minimal_order,
+    safe_device_id,
     safe_text,
 )
 from gateway.storage import crud
@@ -124,8 +126,9 @@ def _confirm_of_undecodable(topic: str, payload: bytes) -> list[tuple[str, str]]
 class BatchProcessor:
     def __init__(self, *, engine: Engine, decoder: Decoder | MessageDecoder, clock: Clock,
                  max_payload: int = 65536, models: RegistryModels | None = None,
-                 telemetry: TelemetryWriter | None = None) -> None:
+                 telemetry: TelemetryWriter | None = None, z2m_base: str = "zigbee2mqtt") -> None:
         self._telemetry = telemetry  # off the alarm path: offer() never waits
+        self._z2m_base = z2m_base
         self._engine = engine
         self._decoder = decoder
         self._clock = clock
@@ -141,7 +144,7 @@ class BatchProcessor:
         decoder = MessageDecoder(z2m_base=z2m_base, max_payload=max_payload, model_lookup=models.model_of,
                                  kind_lookup=models.kind_of, rtl433_base=rtl433_base or None)
         return cls(engine=engine, decoder=decoder, clock=clock, max_payload=max_payload, models=models,
-                   telemetry=telemetry)
+                   telemetry=telemetry, z2m_base=z2m_base)
 
     def _dead_row(self, item: Item, reason: str, detail: str, now: Any) -> dict[str, Any]:
         topic, payload, _ = item
@@ -178,6 +181,7 @@ class BatchProcessor:
         routine: list[_Entry] = []
         dead: list[dict[str, Any]] = []
         dead_entries: list[_Entry] = []
+        looks_like_alarms: list[tuple[_Entry, str, str]] = []
         reasons: Counter[str] = Counter()
         decode = self._decoder.decode
         for i, item in enumerate(items):
@@ -196,6 +200,11 @@ class BatchProcessor:
                 entry = _Entry(i, decoded, confirms)
                 (urgent if on_commit is not None and any(is_alarm(e.kind) for e in decoded) else routine).append(entry)
                 continue
+            hinted = self._alarm_hint(topic, payload, now)
+            if hinted is not None:  # undecodable, but it looks like an alarm: a person must see it
+                looks_like_alarms.append((_Entry(i, [hinted], _confirm_of_undecodable(topic, payload)), reason,
+                                          detail))
+                continue
             dead.append(self._dead_row(item, reason, detail, now))
             dead_entries.append(_Entry(i, [], _confirm_of_undecodable(topic, payload)))
             reasons[reason] += 1
@@ -204,6 +213,8 @@ class BatchProcessor:
         run = _Run(self, items, now, result, changes, committed, reasons, on_commit)
         if urgent:
             run.commit(urgent, [], [])
+        for entry, reason, detail in looks_like_alarms:
+            run.refused(entry, reason, f"{reason}: {detail}")
         run.commit(routine, dead, dead_entries)
         if self._telemetry is not None:  # after the commits: a batch that fails is offered on redelivery
             self._telemetry.offer(committed)
@@ -229,22 +240,37 @@ class BatchProcessor:
             self._pruned_at = now
         return live, done
 
-    def _store_refused(self, item: Item, events: list[DeviceEvent], error: str, now: datetime
-                       ) -> tuple[list[dict[str, Any]], list[OrderChange], int]:
+    def _store_refused(self, item: Item, events: list[DeviceEvent], error: str, now: datetime,
+                       reason: str = "store_refused") -> tuple[list[dict[str, Any]], list[OrderChange], int]:
         """The message failed alone: keep it as a dead letter, and open a minimal order for each
         alarm it carried. Answers (live, changes, minimal orders); raises whatever failed."""
         with open_session(self._engine) as s:
-            crud.add_dead_letters(s, rows=[self._dead_row(item, "store_refused", error, now)])
+            crud.add_dead_letters(s, rows=[self._dead_row(item, reason, error, now)])
             done = [open_minimal_order(s, event=e, rule=r, payload=item[1], error=error, now=now)
                     for e, r in alarm_rules(events)]
             live = live_changes(s, done, now) if done else []
             s.commit()
         return live, done, len(done)
 
+    def _alarm_hint(self, topic: str, payload: bytes, now: datetime) -> DeviceEvent | None:
+        """The alarm an undecodable message looks like, as an event of the device its topic names."""
+        kind = alarm_kind(payload)
+        if kind is None:
+            return None
+        return DeviceEvent(device_id=safe_device_id(device_of_topic(topic, self._z2m_base)), kind=kind, at=now,
+                           source="undecoded")
+
     def dead_letter(self, item: Item, reason: str, detail: str) -> None:
+        """Keep a message no decoder may touch (it killed the worker); if it looks like an alarm,
+        open a minimal order for it too."""
+        now = self._clock()
+        hinted = self._alarm_hint(item[0], item[1], now)
         try:
+            if hinted is not None:
+                self._store_refused(item, [hinted], f"{reason}: {detail}", now, reason)
+                return
             with open_session(self._engine) as s:
-                crud.add_dead_letters(s, rows=[self._dead_row(item, reason, detail, self._clock())])
+                crud.add_dead_letters(s, rows=[self._dead_row(item, reason, detail, now)])
                 s.commit()
         except Exception as exc:
             raise StoreFailed(_describe(exc)) from exc
@@ -296,11 +322,15 @@ class _Run:
 
     def _alone(self, entry: _Entry, exc: BaseException) -> None:
         error = _describe(exc)
+        log.error("message on %r not stored (%s); dead-lettered", self.items[entry.index][0][:200], error)
+        self.refused(entry, "store_refused", error)
+
+    def refused(self, entry: _Entry, reason: str, error: str) -> None:
+        """Dead-letter one message with ``reason``, opening a minimal order for its alarms."""
         item = self.items[entry.index]
-        log.error("message on %r not stored (%s); dead-lettered", item[0][:200], error)
         self.result.transactions += 1
         try:
-            live, done, minimal = self.p._store_refused(item, entry.events, error, self.now)
+            live, done, minimal = self.p._store_refused(item, entry.events, error, self.now, reason)
         except Exception as again:
             if classify(again) is Fault.DATABASE:
                 raise StoreFailed(_describe(again)) from again
@@ -310,7 +340,7 @@ class _Run:
                          item[0][:200], _describe(again))
             self.result.held.append(entry.index)
             return
-        self.reasons["store_refused"] += 1
+        self.reasons[reason] += 1
         self.result.minimal += minimal
         self._done([entry], live, done)
 

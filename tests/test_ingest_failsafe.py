@@ -293,3 +293,72 @@ def test_edge_events_are_confirmed_once_committed_or_dead_lettered(engine: Engin
     # the SOS first; the dead-lettered v2 message too (so the edge stops resending it); never a plain topic
     assert ingest.confirmed[0] == ("rx-1", "rx-1:1")
     assert sorted(ingest.confirmed) == [("rx-1", "rx-1:1"), ("rx-1", "rx-1:2"), ("rx-1", "rx-1:3")]
+
+
+# --- an undecodable message that looks like an alarm still reaches a person ----------------------
+
+
+@pytest.mark.parametrize(("payload", "kind"), [
+    (b'{"action":"emergency","battery":1e400}', "sos"),  # a float no double holds (tests/fuzzing.py)
+    (b'{"v":2,"id":"x","kind":"sos"}', "sos"),  # a native message of a version we do not read
+    (b'{"water_leak":true,"battery":"\xff"}', "leak"),  # not UTF-8
+    (b'{"smoke": true, "temperature": NaN}', "fire"),
+    (b'{"status":"falling","x":', "fall"),  # cut short
+    (b'{"carbon_monoxide":true,"battery":1e999}', "co"),
+])
+def test_what_an_undecodable_alarm_looks_like(payload: bytes, kind: str) -> None:
+    from device_adapters.alarm_hint import alarm_kind
+
+    found = alarm_kind(payload)
+    assert found is not None and found.value == kind
+
+
+@pytest.mark.parametrize("payload", [
+    b'{"battery":1e400,"linkquality":80}', b'{"water_leak":false,"battery":1e400}', b'{"action":"single","x":1e400}',
+    b'{"sos":false,"temperature":1e400}', b"\x00\x01\x02", b"",
+])
+def test_what_does_not_look_like_an_alarm(payload: bytes) -> None:
+    from device_adapters.alarm_hint import alarm_kind
+
+    assert alarm_kind(payload) is None
+
+
+def test_an_undecodable_sos_is_dead_lettered_and_opens_a_minimal_order(engine: Engine) -> None:
+    processor = BatchProcessor.for_gateway(engine=engine, z2m_base="zigbee2mqtt", max_payload=65536, clock=lambda: T0)
+    commits: list[Committed] = []
+    result = processor.process([
+        ("zigbee2mqtt/3-101/sos", b'{"action":"emergency","battery":1e400}', False),
+        ("zigbee2mqtt/3-102/th", b'{"temperature":1e400}', False),
+        ("shewu/v1/edge/rx-9/elder-9/event", b'{"v":2,"id":"rx-9:7","kind":"sos"}', False),
+    ], commits.append)
+    assert sorted(i for c in commits for i in c.indexes) == [0, 1, 2]
+    assert result.deadletters == {"bad_value": 2, "bad_version": 1} and result.minimal == 2
+    found = orders(engine)
+    assert sorted(found) == ["3-101/sos", "elder-9"]  # the topic's device
+    assert {o.kind for o in found.values()} == {"sos"} and {o.priority for o in found.values()} == {"P1"}
+    with session(engine) as s:
+        entry = s.exec(select(TimelineEntry).where(TimelineEntry.order_id == found["elder-9"].id)).one()
+    assert entry.note == "details could not be stored" and entry.data["error"].startswith("bad_version")
+    assert ("rx-9", "rx-9:7") in result.confirms  # the edge may forget it: a person has it
+
+
+def test_a_message_that_kills_the_worker_and_looks_like_an_sos_opens_a_minimal_order(engine: Engine) -> None:
+    processor = BatchProcessor(engine=engine, decoder=TopicDecoder(), clock=lambda: T0)
+    processor.dead_letter(("zigbee2mqtt/elder-10", b'{"action":"emergency"}', False), "worker_crash", "EOFError()")
+    assert dead_reasons(engine) == ["worker_crash"]
+    assert orders(engine)["elder-10"].kind == "sos"
+
+
+def test_a_minimal_order_still_says_where_to_go_when_the_registry_knows_the_device(
+        engine: Engine, poisoned: None) -> None:
+    from gateway.storage import crud
+    from gateway.storage.models import Device
+
+    with session(engine) as s:
+        crud.save_device(s, device=Device(device_id="poison-registered", model="SW-SOS-1", resident="王秀英",
+                                          address="3栋2单元101", grid="g1"))
+        s.commit()
+    processor = BatchProcessor(engine=engine, decoder=TopicDecoder(), clock=lambda: T0)
+    assert processor.process([item("poison-registered", "sos")], lambda c: None).minimal == 1
+    order = orders(engine)["poison-registered"]
+    assert (order.resident, order.address, order.grid, order.unregistered) == ("王秀英", "3栋2单元101", "g1", False)

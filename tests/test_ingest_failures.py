@@ -62,10 +62,10 @@ def test_a_poison_message_alone_is_dead_lettered_and_the_rest_go_on(engine: Engi
     with session(engine) as s:
         orders = {o.device_id: o for o in s.exec(select(Order))}
         dead = s.exec(select(DeadLetter)).all()
-        notes = [t.note for t in s.exec(select(TimelineEntry).where(TimelineEntry.order_id == orders["x" * 64].id))]
+        notes = [t.note for t in s.exec(select(TimelineEntry).where(TimelineEntry.order_id == orders["x" * 128].id))]
     # the SOS whose device id the schema refuses still opens an order, minimally, and counts its repeat
-    assert sorted(orders) == ["ok-1", "ok-2", "x" * 64]
-    assert orders["x" * 64].event_count == 2 and orders["x" * 64].unregistered
+    assert sorted(orders) == ["ok-1", "ok-2", "x" * 128]
+    assert orders["x" * 128].event_count == 2 and orders["x" * 128].unregistered
     assert notes == ["details could not be stored", "details could not be stored"]
     assert [d.reason for d in dead] == ["store_refused", "store_refused"]
     assert ingest.db_ok

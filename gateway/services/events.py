@@ -200,7 +200,8 @@ def live_changes(session: Session, changes: list[OrderChange], now: datetime) ->
 
 # --- an alarm whose details cannot be stored (DESIGN invariant 8) -----------------------------
 
-_SAFE_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:-")
+# The native id characters, and "/" (Zigbee2MQTT friendly names): ids the registry may hold.
+_SAFE_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:-/")
 MINIMAL_NOTE = "details could not be stored"
 
 
@@ -210,15 +211,15 @@ def safe_text(text: str, limit: int) -> str:
 
 
 def safe_device_id(device_id: str) -> str:
-    kept = "".join(c for c in device_id if c in _SAFE_ID_CHARS)[:64]
+    kept = "".join(c for c in device_id if c in _SAFE_ID_CHARS)[:128]
     return kept or "unknown-device"
 
 
 def open_minimal_order(session: Session, *, event: DeviceEvent, rule: OpenOrder, payload: bytes, error: str,
                        now: datetime) -> OrderChange:
     """Open (or count on) the order an alarm asks for with only what cannot fail: the device id,
-    the kind, the raw payload and the reason its details were not stored. Its ladder runs as
-    any other's, so a person is told."""
+    the kind, the raw payload and the reason its details were not stored (and the home, when the
+    registry knows the device). Its ladder runs as any other's, so a person is told."""
     device_id = safe_device_id(event.device_id)
     key = open_key(device_id, rule.order_kind)
     data = {"event": event.kind.value, "source": safe_text(event.source, 32), "details_stored": False,
@@ -226,10 +227,12 @@ def open_minimal_order(session: Session, *, event: DeviceEvent, rule: OpenOrder,
     row = crud.count_repeat_on_open_order(session, open_key=key, at=now)
     action, change = "repeat", "repeat"
     if row is None:
+        home = crud.device_homes(session, device_ids={device_id}).get(device_id)  # where to go, if known
         row = crud.insert_order_unless_open(session, values={
             "kind": rule.order_kind, "category": rule.category.value, "priority": rule.priority.value,
-            "status": initial_status(rule.category).value, "device_id": device_id, "unregistered": True,
-            "resident": "", "address": "", "grid": "", "open_key": key, "opened_at": now,
+            "status": initial_status(rule.category).value, "device_id": device_id, "unregistered": home is None,
+            "resident": home.resident if home else "", "address": home.address if home else "",
+            "grid": home.grid if home else "", "open_key": key, "opened_at": now,
             "ack_due_at": now + rule.targets.ack if rule.targets.ack is not None else None,
             "onsite_due_at": now + rule.targets.onsite, "at_risk_at": now + rule.targets.at_risk,
             "event_count": 1, "last_event_at": now,
