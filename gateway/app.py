@@ -38,12 +38,13 @@ from gateway.api.routes import (
 from gateway.clock import Clock, utc_now
 from gateway.config import Settings
 from gateway.ingest import Ingest
-from gateway.ingest_batch import BatchProcessor, Processor
+from gateway.ingest_batch import BatchProcessor, Processor, SerializedProcessor
 from gateway.ingest_worker import ProcessorProcess
 from gateway.live_bus import LiveBus
 from gateway.notify.dispatcher import NotifySender
 from gateway.notify.senders import HttpSender, PahoPublisher, Transports
 from gateway.outage import OutageAlarm
+from gateway.peers import PeerWatch
 from gateway.retention import Pruner, retention_from
 from gateway.runtime import Runtime
 from gateway.scheduler import Scheduler
@@ -57,30 +58,34 @@ log = logging.getLogger(__name__)
 SWITCH_INTERVAL_S = 0.0005
 
 
-def build_ingest(runtime: Runtime) -> Ingest:
+def build_processor(runtime: Runtime) -> Processor:
     s = runtime.settings
-    decoder = MessageDecoder(z2m_base=s.z2m_base, max_payload=s.max_payload, rtl433_base=s.rtl433_base or None)
-    processor: Processor
     if s.ingest_worker == "process":
         worker = ProcessorProcess(db_url=s.db_url, z2m_base=s.z2m_base, max_payload=s.max_payload, influx=s.influx,
                                   rtl433_base=s.rtl433_base)
         worker.start()
         runtime.stoppers.append(worker.stop)
-        processor = worker
-    else:
-        telemetry = None
-        if s.influx_url:
-            from gateway.telemetry.writer import make_writer
+        return worker
+    telemetry = None
+    if s.influx_url:
+        from gateway.telemetry.writer import make_writer
 
-            telemetry = make_writer(*s.influx)
-            if telemetry is not None:
-                runtime.stoppers.append(lambda: telemetry.stop(5.0))
-        processor = BatchProcessor.for_gateway(engine=runtime.engine, z2m_base=s.z2m_base,
-                                               max_payload=s.max_payload, clock=runtime.clock, telemetry=telemetry,
-                                               rtl433_base=s.rtl433_base)
+        telemetry = make_writer(*s.influx)
+        if telemetry is not None:
+            runtime.stoppers.append(lambda: telemetry.stop(5.0))
+    return SerializedProcessor(BatchProcessor.for_gateway(
+        engine=runtime.engine, z2m_base=s.z2m_base, max_payload=s.max_payload, clock=runtime.clock,
+        telemetry=telemetry, rtl433_base=s.rtl433_base))
+
+
+def build_ingest(runtime: Runtime, processor: Processor, *, client_id: str | None = None) -> Ingest:
+    """This instance's ingest client or, with ``client_id``, one that adopts the session of a
+    peer instance that is gone (gateway.peers). Both feed the same processor."""
+    s = runtime.settings
+    decoder = MessageDecoder(z2m_base=s.z2m_base, max_payload=s.max_payload, rtl433_base=s.rtl433_base or None)
     return Ingest(
         mqtt_url=s.mqtt_url,
-        client_id=s.instance_id,
+        client_id=client_id or s.instance_id,
         processor=processor,
         topics=decoder.subscriptions(),
         metrics=runtime.metrics,
@@ -89,6 +94,8 @@ def build_ingest(runtime: Runtime) -> Ingest:
         shared_group=s.shared_group,
         protocol=s.mqtt_protocol,
         batch_max=s.batch_max,
+        presence=bool(s.shared_group) and s.mqtt_protocol == 5,
+        adopted=client_id is not None,
     )
 
 
@@ -123,6 +130,10 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
             sys.setswitchinterval(SWITCH_INTERVAL_S)
             runtime.bus = LiveBus(mqtt_url=settings.mqtt_url, instance_id=settings.instance_id,
                                   deliver=runtime.hub.publish, protocol=settings.mqtt_protocol)
+            if settings.shared_group and settings.mqtt_protocol == 5:
+                # several instances on one shared subscription: adopt the session of one that dies
+                runtime.peers = PeerWatch(instance_id=settings.instance_id)
+                runtime.bus.on_presence = runtime.peers.on_presence  # before the retained ones arrive
             runtime.bus.start()
             # with a broker: per-person MQTT notifications (the outbox's, and the outage alarm's)
             publisher = PahoPublisher(settings.mqtt_url, f"{settings.instance_id}-notify").start()
@@ -130,8 +141,12 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
                                          transports=Transports(http=HttpSender(), publish_mqtt=publisher.publish),
                                          send_live=runtime.send_live)
             await asyncio.to_thread(runtime.outage.start)
-            runtime.ingest = await asyncio.to_thread(build_ingest, runtime)
+            processor = await asyncio.to_thread(build_processor, runtime)
+            runtime.ingest = build_ingest(runtime, processor)
             runtime.ingest.start()
+            if runtime.peers is not None:
+                runtime.peers.adopt = lambda peer: build_ingest(runtime, processor, client_id=peer)
+                runtime.peers.start()
         runtime.scheduler = Scheduler(engine=engine, clock=runtime.clock, instance=settings.instance_id,
                                       on_fired=runtime.broadcast_escalations, interval=settings.scheduler_interval,
                                       on_step=runtime.on_step, on_assigned=runtime.on_assigned,
@@ -155,6 +170,8 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
                 publisher.stop()
             if runtime.outage is not None:
                 runtime.outage.stop()
+            if runtime.peers is not None:
+                await asyncio.to_thread(runtime.peers.stop)
             if runtime.ingest is not None:
                 await asyncio.to_thread(runtime.ingest.stop)
             for stop in runtime.stoppers:

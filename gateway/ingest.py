@@ -17,6 +17,7 @@ acknowledge a different message on the new connection.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -34,11 +35,13 @@ from device_adapters.mqtt_url import parse_mqtt_url
 from device_adapters.native import confirm_topic, encode_confirm
 from gateway.ingest_batch import Committed, Processor, StoreFailed, WorkerLost
 from gateway.metrics import Metrics
+from gateway.peers import OFFLINE, ONLINE, presence_topic
 
 log = logging.getLogger(__name__)
 
 SESSION_EXPIRY_S = 7 * 24 * 3600
 CONFIRM_CHUNK = 500  # event ids per confirmation message
+SESSION_TAKEN_OVER = 142  # MQTT 5 DISCONNECT reason: another client connected with this client id
 
 
 class Received(NamedTuple):
@@ -70,8 +73,11 @@ class Ingest:
         protocol: int = 5,
         batch_max: int = 2000,
         on_health: Callable[[bool, str], None] | None = None,
+        presence: bool = False,
+        adopted: bool = False,
     ) -> None:
         self._url = parse_mqtt_url(mqtt_url)
+        self._client_id = client_id
         self._processor = processor
         self._subscriptions = topics
         self._metrics = metrics
@@ -87,6 +93,12 @@ class Ingest:
         self.db_ok = True
         self.db_error = ""  # why the last batch could not be stored, while db_ok is False
         self._on_health = on_health
+        # presence: announce this instance (retained, with a will) so that a peer adopts its session
+        # if it dies (gateway.peers); adopted: this client holds a dead peer's session until the
+        # broker hands it back ("session taken over"), then stops for good
+        self._presence = presence_topic(client_id) if presence and not adopted else None
+        self._adopted = adopted
+        self.released = False
         v5 = protocol == 5
         self._client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2,
@@ -100,10 +112,14 @@ class Ingest:
         if self._url.tls:
             self._client.tls_set()
         disable_nagle(self._client)
+        if self._presence is not None:
+            self._client.will_set(self._presence, OFFLINE, qos=1, retain=True)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
-        self._client.reconnect_delay_set(min_delay=1, max_delay=10)
+        # Reconnect fast: after a broker restart that lost its state, what is published before the
+        # gateway subscribes again is dropped (Shewu's own edges resend it; Zigbee2MQTT does not).
+        self._client.reconnect_delay_set(min_delay=0.1, max_delay=2)  # type: ignore[arg-type]
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -121,6 +137,10 @@ class Ingest:
         self._stopping.set()
         if self._pump.is_alive():
             self._pump.join(timeout)
+        if self._presence is not None and self.connected.is_set():  # a clean stop sends no will
+            info = self._client.publish(self._presence, OFFLINE, qos=1, retain=True)
+            with contextlib.suppress(RuntimeError, ValueError):
+                info.wait_for_publish(2.0)
         self._client.disconnect()
         self._client.loop_stop()
 
@@ -142,10 +162,18 @@ class Ingest:
         else:
             client.subscribe([(t, 1) for t in self._topics()])
         self.connected.set()
-        log.info("MQTT connected (session present: %s)", getattr(_flags, "session_present", "?"))
+        if self._presence is not None:
+            client.publish(self._presence, ONLINE, qos=1, retain=True)
+        log.info("MQTT connected as %s (session present: %s)", self._client_id,
+                 getattr(_flags, "session_present", "?"))
 
     def _on_disconnect(self, _c: Any, _u: Any, _flags: Any, reason: Any, _props: Any) -> None:
         self.connected.clear()
+        if self._adopted and getattr(reason, "value", None) == SESSION_TAKEN_OVER:
+            log.info("gateway instance %s took its MQTT session back", self._client_id)
+            self.released = True
+            threading.Thread(target=self.stop, name="shewu-ingest-release", daemon=True).start()
+            return
         if not self._stopping.is_set():
             log.warning("MQTT disconnected (%s); reconnecting", reason)
 

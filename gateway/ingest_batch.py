@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -351,3 +352,20 @@ class _Run:
         self.result.confirms.extend(confirms)
         if self.on_commit is not None:
             self.on_commit(Committed([entry.index for entry in entries], live, confirms))
+
+
+class SerializedProcessor:
+    """A processor several ingest clients may share (this instance's, and one adopting a dead
+    peer's session): one batch at a time, as the worker process does by itself."""
+
+    def __init__(self, inner: BatchProcessor) -> None:
+        self._inner = inner
+        self._lock = threading.Lock()
+
+    def process(self, items: list[Item], on_commit: OnCommit | None = None) -> BatchResult:
+        with self._lock:
+            return self._inner.process(items, on_commit)
+
+    def dead_letter(self, item: Item, reason: str, detail: str) -> None:
+        with self._lock:
+            self._inner.dead_letter(item, reason, detail)

@@ -17,6 +17,7 @@ import paho.mqtt.client as mqtt
 
 from device_adapters.mqtt_socket import disable_nagle
 from device_adapters.mqtt_url import parse_mqtt_url
+from gateway.peers import PRESENCE_FILTER
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,8 @@ class LiveBus:
                  protocol: int = 5) -> None:
         self.instance_id = instance_id
         self._deliver = deliver
+        # the gateway instances' presence (gateway.peers), when several share a subscription
+        self.on_presence: Callable[[str, bytes], None] | None = None
         url = parse_mqtt_url(mqtt_url)
         self._url = url
         self._client = mqtt.Client(
@@ -59,9 +62,13 @@ class LiveBus:
 
     def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         if not reason.is_failure:
-            client.subscribe(LIVE_TOPIC, qos=1)
+            client.subscribe([(LIVE_TOPIC, 1), (PRESENCE_FILTER, 1)])
 
     def _on_message(self, _c: Any, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        if msg.topic != LIVE_TOPIC:
+            if self.on_presence is not None:
+                self.on_presence(msg.topic, msg.payload)
+            return
         try:
             message = json.loads(msg.payload)
         except ValueError:

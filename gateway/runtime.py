@@ -29,6 +29,7 @@ class Runtime:
     bus: Any = None  # gateway.live_bus.LiveBus: changes to and from the other instances
     scheduler: Any = None  # gateway.scheduler.Scheduler: escalation steps as they fall due
     notify: Any = None  # gateway.notify.dispatcher.NotifySender: the notification outbox
+    peers: Any = None  # gateway.peers.PeerWatch: adopts the MQTT session of a peer instance that died
     outage: Any = None  # gateway.outage.OutageAlarm: tells the on-call team when alarms cannot be stored
     stoppers: list[Callable[[], None]] = field(default_factory=list)  # run at shutdown, after ingest
     started: float = field(default_factory=time.monotonic)

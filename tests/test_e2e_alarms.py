@@ -269,3 +269,40 @@ def test_radio_and_zigbee_alarms_over_mqtt_open_their_orders(gateway_server: Gat
     assert [(o["device_id"], o["priority"]) for o in unknown] == [("hall panel", "P2")]
     wait_until(lambda: gw.metric("shewu_messages_in_total") >= 3, what="all three messages")
     assert gw.get("/api/deadletters") == []
+
+
+@pytest.mark.postgres
+def test_the_share_of_a_crashed_instance_is_adopted_then_handed_back(
+    gateway_factory: Callable[..., GatewayProcess],
+) -> None:
+    """Mosquitto keeps dealing a crashed instance its share of a shared subscription, queued in its
+    session until it returns. The live instance adopts that session after a grace period, so every
+    SOS opens its order while the other is down; when it comes back it takes its session back."""
+    if not postgres_available():
+        pytest.skip("PostgreSQL is not running")
+    with fresh_postgres() as pg:
+        a = gateway_factory(instance_id="gw-a", db_url=pg, shared_group="shewu").start()
+        b = gateway_factory(instance_id="gw-b", db_url=pg, shared_group="shewu").start()
+        time.sleep(0.5)  # each has seen the other's presence
+        b.kill()  # SIGKILL: no clean disconnect, the broker sends its will
+        with publisher(a.mqtt_url) as pub:
+            for d in range(20):
+                publish(pub, f"zigbee2mqtt/adopt-{d}", {"action": "emergency"})
+        want = {f"adopt-{d}" for d in range(20)}
+        wait_until(lambda: {o["device_id"] for o in orders(a)} >= want, timeout=30,
+                   what="every SOS as an order while gw-b is down")
+        assert "adopting the MQTT session of gateway instance gw-b" in a.log_path.read_text()
+        b.start()  # it takes its session back; gw-a's adopter steps aside
+        wait_until(lambda: any(line in a.log_path.read_text() for line in (
+            "took its MQTT session back", "handing the MQTT session of gateway instance gw-b back")),
+            what="the session handed back")
+        with publisher(a.mqtt_url) as pub:
+            for d in range(20, 40):
+                publish(pub, f"zigbee2mqtt/adopt-{d}", {"action": "emergency"})
+        want |= {f"adopt-{d}" for d in range(20, 40)}
+        wait_until(lambda: {o["device_id"] for o in orders(a)} >= want, timeout=30, what="the later SOS too")
+        assert b.metric("shewu_messages_in_total") > 0  # gw-b takes its share again
+        result = orders(a)
+        assert len(result) == 40 and all(o["event_count"] == 1 for o in result)
+        a.stop()
+        b.stop()
