@@ -219,7 +219,7 @@ class Ingest:
                           exc, len(batch), delay)
                 self._health(False, str(exc))
                 self._stopping.wait(delay)
-                delay = min(delay * 2, 5.0)
+                delay = min(delay * 2, 1.0)  # back within a second of the database
                 continue
             self.db_ok, self.db_error = True, ""
             self._health(True, "")
