@@ -28,6 +28,7 @@ from gateway.api.routes import (
     live,
     open311,
     orders,
+    pairing,
     reports,
     requests,
     residents,
@@ -187,8 +188,8 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.runtime = runtime
-    for module in (auth, users, orders, requests, residents, grids, care, homes, fleet, devices, rota, reports,
-                   lists, open311, channels, system, live):
+    for module in (auth, users, orders, requests, residents, grids, care, homes, fleet, devices, pairing, rota,
+                   reports, lists, open311, channels, system, live):
         app.include_router(module.router)
     app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="dashboard")
     # photos may be larger than the API's other bodies (gateway.photos checks them again)

@@ -4,6 +4,7 @@ refuses a database older than its code."""
 
 from __future__ import annotations
 
+import importlib
 import shutil
 import subprocess
 import sys
@@ -56,7 +57,9 @@ def test_a_database_of_the_previous_release_is_upgraded_keeping_every_row(
     load_release(db_url)
     engine = make_engine(db_url)
     before = snapshot(engine)
-    assert set(before) == set(SQLModel.metadata.tables) and all(before.values())  # rows in every table
+    baseline_revision = importlib.import_module("gateway.storage.migrations.versions.0001_baseline")
+    baseline = set(baseline_revision.baseline_metadata().tables)  # release 0.1.0's (later revisions add more)
+    assert set(before) == baseline and all(before.values())  # rows in every table
     assert migrate.state(engine).kind == "unversioned"
     assert shewu(["db", "current", "--db", db_url]) == 1
     with pytest.raises(migrate.SchemaError, match="run: shewu db upgrade --db "):

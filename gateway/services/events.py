@@ -17,6 +17,7 @@ from device_adapters.events import DeviceEvent, EventKind
 from gateway.domain.orders import initial_status
 from gateway.domain.routing import Effect, NoteOnOrder, OpenOrder, open_key, route
 from gateway.services.escalation import ladder_rows
+from gateway.services.pairing import bind_new_device
 from gateway.storage import crud
 from gateway.views import order_json
 
@@ -159,6 +160,7 @@ def is_alarm(kind: EventKind) -> bool:
 
 
 def apply_events(session: Session, events: list[DeviceEvent], *, now: datetime) -> list[OrderChange]:
+    bind_new_device(session, events, now=now)  # an installer pairing: the new device joins its home first
     status_rows: dict[str, dict[str, Any]] = {}
     alarms: list[tuple[DeviceEvent, OpenOrder | NoteOnOrder]] = []
     for event in events:

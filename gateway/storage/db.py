@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from gateway.notify import models as notify_models  # noqa: F401  (registers the tables)
-from gateway.storage import care_models, models, people_models, rota_models  # noqa: F401
+from gateway.storage import care_models, models, people_models, registry, rota_models  # noqa: F401
 
 
 def normalize_url(url: str) -> str:

@@ -299,3 +299,33 @@ class ServiceRequest(SQLModel, table=True):
     answer: str = Field(default="", max_length=500)  # what the resident was told
     rating: int | None = None  # 1..5 on confirmation
     rating_comment: str | None = Field(default=None, max_length=1000)
+
+
+class RegistryVersion(SQLModel, table=True):
+    """One row counting changes to the device registry, bumped in the transaction of each change
+    (gateway.storage.registry), so that ingest reads a new device's model and kind for the very
+    next message instead of up to 30 s later."""
+
+    __tablename__ = "registry_version"
+
+    id: int = Field(default=1, primary_key=True)
+    version: int = 0
+
+
+class PairingSession(SQLModel, table=True):
+    """An installer pairing a device (issue 9): "this home, this kind: the next new device heard
+    is it". ``status``: waiting → paired | expired | cancelled."""
+
+    __tablename__ = "pairing_sessions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    home_id: str = Field(max_length=64)
+    kind: str = Field(max_length=32)
+    started_by: str = Field(max_length=64)
+    started_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    status: str = Field(default="waiting", max_length=16, index=True)
+    device_id: str | None = Field(default=None, max_length=128)
+    model: str = Field(default="", max_length=64)
+    heard: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))  # what it sent
+    paired_at: datetime | None = _ts()

@@ -19,7 +19,7 @@ from gateway.api.uploads import read_csv
 from gateway.clock import iso
 from gateway.domain.roles import Perm
 from gateway.services import fleet
-from gateway.storage import crud
+from gateway.storage import crud, registry
 from gateway.storage import fleet as store
 from gateway.storage.models import Device, DeviceStatus, Home
 
@@ -128,6 +128,18 @@ def export_devices(session: SessionDep, now: NowDep, tz: ZoneDep, grid: str | No
         stmt = stmt.where(Device.grid == grid)
     rows = ([getattr(d, name) for name in CSV_FIELDS] for d in session.exec(stmt))
     return download(csv_text(CSV_FIELDS, rows, cell=fleet.csv_cell), f"shewu-devices-{now.astimezone(tz):%Y%m%d}.csv")
+
+
+@router.get("/unregistered", dependencies=[READ])
+def unregistered_devices(
+    session: SessionDep, limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[dict[str, Any]]:
+    """Devices heard but not in the registry, the latest first, with what they last sent: what an
+    installer looks for after pairing, and what a person should register or investigate."""
+    return [{"device_id": r.device_id, "last_seen": iso(r.last_seen), "last_kind": r.last_kind,
+             "messages": r.messages, "battery": r.battery, "linkquality": r.linkquality,
+             "availability": r.availability}
+            for r in registry.unregistered_heard(session, limit=limit)]
 
 
 @router.get("/{device_id:path}/history", dependencies=[READ])
