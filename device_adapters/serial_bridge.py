@@ -504,6 +504,17 @@ class SerialBridge:
         finally:
             box.close()
 
+    def _send(self, client: mqtt.Client, rows: list[tuple[int, str, bytes]],
+              inflight: dict[int, tuple[int, float]]) -> bool:
+        """Publish outbox rows on this edge's topics (QoS 1); False when the connection refuses."""
+        now = time.monotonic()
+        for row_id, topic, payload in rows:
+            info = client.publish(publish_topic(self.receiver_id, topic), payload, qos=1)
+            if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                return False
+            inflight[info.mid] = (row_id, now)
+        return True
+
     def _session(self, client: mqtt.Client, session: _Session, box: Outbox) -> None:
         connect_deadline = time.monotonic() + 10.0
         inflight: dict[int, tuple[int, float]] = {}
@@ -540,24 +551,17 @@ class SerialBridge:
                 if again:
                     log.warning("%d event(s) not confirmed by the gateway in time; sending again", len(again))
                     self._add("resent", len(again))
-                now = time.monotonic()
-                for row_id, topic, payload in again:
-                    info = client.publish(publish_topic(self.receiver_id, topic), payload, qos=1)
-                    if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
-                        return
-                    inflight[info.mid] = (row_id, now)
+                if not self._send(client, again, inflight):
+                    return
                 free = self.window - len(inflight)
             if free > 0 and (more or self._new_data.is_set()):
                 self._new_data.clear()
                 rows = box.peek(last_id, free)
                 more = len(rows) == free
-                now = time.monotonic()
-                for row_id, topic, payload in rows:
-                    info = client.publish(publish_topic(self.receiver_id, topic), payload, qos=1)
-                    if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
-                        return
-                    inflight[info.mid] = (row_id, now)
-                    last_id = row_id
+                if not self._send(client, rows, inflight):
+                    return
+                if rows:
+                    last_id = rows[-1][0]
             if inflight:
                 oldest = min(sent for _, sent in inflight.values())
                 if time.monotonic() - oldest > self.ack_timeout:
