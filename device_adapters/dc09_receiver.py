@@ -24,7 +24,7 @@ an answer to each on the same connection (see :mod:`device_adapters.dc09`). For 
    answer is ``NAK`` and the panel sends again: nothing is acknowledged that is not on disk.
 
 The MQTT side is the serial bridge's publisher (QoS 1, in order, a row deleted only after PUBACK,
-reconnecting as often as needed); :class:`_OutboxPublisher` runs it without a serial port.
+reconnecting as often as needed); :class:`OutboxPublisher` runs it without a serial port.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ from device_adapters.dc09 import (
 from device_adapters.dc09_crypto import KeyFileError, build_encrypted_ack, decrypt_frame, load_keys
 from device_adapters.events import DecodeError, EventKind
 from device_adapters.mqtt_url import MqttUrl
-from device_adapters.serial_bridge import Outbox, SerialBridge
+from device_adapters.serial_bridge import Outbox, OutboxPublisher
 
 log = logging.getLogger("shewu.dc09_receiver")
 
@@ -83,23 +83,6 @@ Clock = Callable[[], datetime]
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-class _OutboxPublisher(SerialBridge):
-    """The serial bridge's publisher thread, fed by the DC-09 receiver instead of a serial port.
-
-    It reuses :class:`SerialBridge` as it is (outbox schema, MQTT session, in-flight window, PUBACK
-    bookkeeping, reconnects) by replacing its serial reader with a thread that only waits, and wakes
-    the publisher through its new-data event. A refactor that lifts the publisher out of
-    ``SerialBridge`` would make this a plain composition.
-    """
-
-    def _reader(self) -> None:  # no serial port: the TCP server appends to the outbox
-        self._stop.wait()
-
-    def notify(self) -> None:
-        """New rows are in the outbox."""
-        self._new_data.set()
 
 
 @dataclass
@@ -160,8 +143,7 @@ class Dc09Receiver:
         self.keys = {k.upper(): v for k, v in (keys or {}).items()}  # account → AES key
         self.idle_timeout = idle_timeout
         self.repeat_window = repeat_window.total_seconds()
-        self.publisher = _OutboxPublisher(
-            "dc09",
+        self.publisher = OutboxPublisher(
             self.outbox_path,
             mqtt_url,
             receiver_id,
