@@ -23,8 +23,9 @@ an answer to each on the same connection (see :mod:`device_adapters.dc09`). For 
    ``synchronous=FULL``) and only then is the frame acknowledged. If the outbox cannot be written, the
    answer is ``NAK`` and the panel sends again: nothing is acknowledged that is not on disk.
 
-The MQTT side is the serial bridge's publisher (QoS 1, in order, a row deleted only after PUBACK,
-reconnecting as often as needed); :class:`OutboxPublisher` runs it without a serial port.
+The MQTT side is the serial bridge's publisher (QoS 1, in order, on the edge's own topics; a row
+deleted only when the gateway confirms it committed, sent again otherwise; reconnecting as often as
+needed); :class:`OutboxPublisher` runs it without a serial port.
 """
 
 from __future__ import annotations
