@@ -43,6 +43,7 @@ once more; the gateway's open-alarm key absorbs that.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -72,6 +73,15 @@ class _DeviceMemory:
     last_action: Any = None
     last_action_via_topic: bool = False
     last_action_at: datetime | None = None
+
+
+def _message_event_id(name: str, last_seen: str, kind: EventKind) -> str:
+    """An id for one event of one Zigbee2MQTT message, from what names that message: the device and
+    its ``last_seen`` (Zigbee2MQTT stamps every message it receives from a device). The same message
+    delivered again (a redelivery after a gateway crash, a cached state re-published) has the same
+    id, so ingest applies it once; Zigbee2MQTT itself sends no message id."""
+    digest = hashlib.blake2b(f"{name}\x00{last_seen}\x00{kind.value}".encode(), digest_size=16).hexdigest()
+    return f"z2m:{digest}"
 
 
 def _parse_last_seen(value: Any, received_at: datetime) -> datetime | None:
@@ -296,8 +306,11 @@ class Zigbee2MqttDecoder:
             model = self._lookup_model(name)
         profile = profile_for(model, self._models)
         at = received_at
+        seen_token: str | None = None  # names this very message of the device, when it carries last_seen
         if "last_seen" in obj:
-            at = _parse_last_seen(obj["last_seen"], received_at) or received_at
+            parsed = _parse_last_seen(obj["last_seen"], received_at)
+            if parsed is not None:
+                at, seen_token = parsed, str(obj["last_seen"])
 
         events: list[DeviceEvent] = []
         kinds: set[EventKind] = set()
@@ -307,7 +320,8 @@ class Zigbee2MqttDecoder:
                 kinds.add(kind)
                 events.append(
                     DeviceEvent(
-                        device_id=name, kind=kind, at=at, source=SOURCE, raw=raw or obj, value=value, model=model
+                        device_id=name, kind=kind, at=at, source=SOURCE, raw=raw or obj, value=value, model=model,
+                        event_id=_message_event_id(name, seen_token, kind) if seen_token is not None else None,
                     )
                 )
 

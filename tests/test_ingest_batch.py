@@ -86,3 +86,20 @@ def test_without_a_callback_one_transaction_holds_the_batch(engine: Engine) -> N
     result = processor.process([("zigbee2mqtt/a-sos", b'{"action":"emergency"}', False),
                                 ("zigbee2mqtt/hb", b'{"battery":90}', False)])
     assert result.opened == {"sos": 1} and result.events == 2
+
+
+def test_a_zigbee2mqtt_message_delivered_twice_is_applied_once(engine: Engine) -> None:
+    """Zigbee2MQTT sends no message id, but stamps each message with the device's last_seen
+    (advanced.last_seen): the same message redelivered after a gateway crash counts once, while a
+    second press (a new last_seen) counts as a repeat."""
+    processor = BatchProcessor.for_gateway(engine=engine, z2m_base="zigbee2mqtt", max_payload=65536,
+                                           clock=lambda: T0)
+    ms = int(T0.timestamp() * 1000) - 2000
+    press = ("zigbee2mqtt/elder-11-sos", f'{{"action":"emergency","last_seen":{ms}}}'.encode(), False)
+    again = ("zigbee2mqtt/elder-11-sos", f'{{"action":"emergency","last_seen":{ms + 900}}}'.encode(), False)
+    processor.process([press])
+    processor.process([press])  # redelivered
+    processor.process([again])  # pressed again
+    with session(engine) as s:
+        [order] = s.exec(select(Order))
+    assert order.event_count == 2

@@ -251,29 +251,23 @@ def timeline_for(session: Session, *, order_id: int) -> Sequence[TimelineEntry]:
 
 
 def claim_event_ids(session: Session, *, event_ids: list[str], at: datetime) -> set[str]:
-    """Record source-given event ids; answer those not seen before (the rest are redeliveries).
-    Two instances claiming the same id at the same instant may both win: then a repeat is
-    counted twice, never an order opened twice (the open key sees to that)."""
+    """Record source-given event ids; answer those this transaction recorded first (the rest are
+    redeliveries). The insert decides (ON CONFLICT DO NOTHING RETURNING): of two instances claiming
+    one id at the same moment, the second waits for the first to commit and gets nothing back, so an
+    event is applied once even when a resend and its original arrive at two instances together."""
     if not event_ids:
         return set()
     table = SeenEvent.__table__  # type: ignore[attr-defined]
-    conn = session.connection()
-    known = set(conn.execute(_SEEN_AMONG, {"ids": event_ids}).scalars())
-    fresh = set(event_ids) - known
-    if fresh:
-        stmt = _cached(session, "claim_event", lambda: _insert_for(session, table).on_conflict_do_nothing())
-        conn.execute(stmt, [{"event_id": i, "seen_at": at} for i in fresh])
-    return fresh
+    stmt = _cached(session, "claim_event", lambda: (
+        _insert_for(session, table).on_conflict_do_nothing().returning(table.c.event_id)))
+    rows = [{"event_id": i, "seen_at": at} for i in dict.fromkeys(event_ids)]
+    return set(session.connection().execute(stmt, rows).scalars())
 
 
 def prune_seen_events(session: Session, *, before: datetime) -> int:
     """Forget event ids recorded before ``before``; answer how many."""
     table = SeenEvent.__table__  # type: ignore[attr-defined]
     return session.connection().execute(sa.delete(table).where(table.c.seen_at < before)).rowcount or 0
-
-
-_SEEN = SeenEvent.__table__  # type: ignore[attr-defined]
-_SEEN_AMONG = sa.select(_SEEN.c.event_id).where(_SEEN.c.event_id.in_(sa.bindparam("ids", expanding=True)))
 
 
 # --- dead letters ---------------------------------------------------------------------------
