@@ -37,11 +37,12 @@ def row_key(actor: str, data: Any) -> str | None:
         data = json.loads(data)
     if not isinstance(data, dict):
         return None
+    reading = data.get("reading")
+    if data.get("source") == "zigbee2mqtt" and isinstance(reading, dict) and "last_seen" in reading:
+        # Zigbee2MQTT's own message has no id (the gateway's is a hash of these): device + last_seen
+        return z2m_key(actor.removeprefix("device:"), reading["last_seen"])
     if data.get("event_id"):
         return str(data["event_id"])
-    reading = data.get("reading")
-    if isinstance(reading, dict) and "last_seen" in reading:
-        return z2m_key(actor.removeprefix("device:"), reading["last_seen"])
     return None
 
 
