@@ -35,7 +35,7 @@ def test_every_kind_is_routed_and_every_order_kind_has_a_ladder_dispatch_and_lab
         assert LADDERS.get(kind), kind
         assert kind in DISPATCH, kind
         assert kind in KIND_LABELS and kind in ALARM_KIND_NAMES, kind
-    dashboard = (ROOT / "dashboard" / "static" / "i18n.js").read_text(encoding="utf-8")
+    dashboard = (ROOT / "dashboard" / "static" / "i18n" / "common.js").read_text(encoding="utf-8")
     for kind in ("fire", "gas", "co", "intrusion", "alarm", "unknown_alarm", "trouble"):
         assert dashboard.count(f'"kind.{kind}"') == 2, kind  # zh and en
 

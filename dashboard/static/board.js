@@ -33,13 +33,11 @@
 
   // ---- constants -------------------------------------------------------------------------
 
-  var TERMINAL = { resolved: true, closed: true, cancelled: true, missed: true };
-  var PRIORITY_RANK = { P1: 0, P2: 1, P3: 2 };
-  var KNOWN_KINDS = { sos: true, fall: true, leak: true, battery_low: true, tamper: true, fire: true, gas: true,
-                      co: true, intrusion: true, alarm: true, unknown_alarm: true, trouble: true };
-  // The at-risk mark, when the server has not flagged it yet: the last third of the on-site
-  // window with nobody on site (P1: 15 min window, so at risk from minute 10).
-  var AT_RISK_FRACTION = 1 / 3;
+  var TERMINAL = S.TERMINAL;
+  var PRIORITY_RANK = S.PRIORITY_RANK;
+  var KNOWN_KINDS = S.KNOWN_KINDS;
+  var CATEGORY_TAGS = S.CATEGORY_CLASSES; // orders with a category tag (and colour) on their card
+  var AT_RISK_FRACTION = S.AT_RISK_FRACTION;
   var FLASH_MS = 10000;
   var REMIND_MS = 30000; // repeat the alarm while a P1 is still unacknowledged
   var ONCALL_EVERY_MS = 60000;
@@ -82,7 +80,6 @@
     on_site: ["resolve", "miss", "cancel"]
   };
   var ACTIONS_BY_CATEGORY = { emergency: EMERGENCY_ACTIONS, request: REQUEST_ACTIONS, care: CARE_ACTIONS };
-  var CATEGORY_TAGS = { request: true, care: true, wellbeing: true };
   // Actions that ask for more than one click; the others go straight to the server.
   // reason: "reason" (why), "party" (who is to deal with it); hint: a line under the title.
   var DIALOG_FIELDS = {
@@ -138,7 +135,7 @@
   function kindLabel(o) { return I18N.tOr("kind." + o.kind, String(o.kind || t("kind.unknown"))); }
   function statusLabel(s) { return I18N.tOr("status." + s, String(s)); }
   function priorityLabel(p) { return I18N.tOr("priority." + p, String(p)); }
-  function roleLabel(r) { return I18N.tOr("role." + r, String(r)); }
+  var roleLabel = S.roleLabel;
   function stepLabel(s) { return I18N.tOr("step." + s, String(s)); }
   function residentLabel(o) { return o.resident ? String(o.resident) : t("field.unknownResident"); }
   function orderLabel(o) { return t("order.label", { id: o.id, kind: kindLabel(o), resident: residentLabel(o) }); }
@@ -224,7 +221,8 @@
 
   // ---- rendering -------------------------------------------------------------------------
 
-  function buildCard(entry) {
+  /** The card's outer element, its data attributes and classes. */
+  function cardShell(entry) {
     var o = entry.order;
     var li = el("li", "card");
     li.dataset.orderId = String(o.id);
@@ -235,8 +233,12 @@
     if (CATEGORY_TAGS[o.category]) li.classList.add("cat-" + o.category);
     if (awaitingConfirmation(o)) li.classList.add("awaiting");
     if (entry.flashUntil > Date.now()) li.classList.add("flash");
+    return li;
+  }
 
-    // Head: kind, priority, status, repeats, tags, id.
+  /** Head: kind, category, priority, status, repeats, tags, id. */
+  function cardHead(entry) {
+    var o = entry.order;
     var head = el("div", "card-head");
     var kindClass = KNOWN_KINDS[o.kind] ? o.kind : CATEGORY_TAGS[o.category] ? o.category : "unknown";
     var kind = el("span", "kind kind-" + kindClass);
@@ -262,8 +264,11 @@
     }
     if (o.unregistered) head.appendChild(el("span", "badge unreg", t("tag.unregistered")));
     head.appendChild(el("span", "order-id", "#" + o.id));
+    return head;
+  }
 
-    // Who and where.
+  /** Who and where: the resident, the address and the grid. */
+  function cardWho(o) {
     var who = el("div", "who");
     var resident = el("div", "resident", residentLabel(o));
     resident.dataset.role = "resident";
@@ -281,7 +286,12 @@
       where.appendChild(grid);
     }
     who.appendChild(where);
+    return who;
+  }
 
+  /** The facts: device, assignee, opened, events, and the third party an order waits for. */
+  function cardMeta(entry) {
+    var o = entry.order;
     var meta = el("dl", "meta");
     function metaItem(labelKey, value, role, cls) {
       var wrap = el("div", "meta-item" + (cls ? " " + cls : ""));
@@ -304,20 +314,25 @@
     } else {
       entry.partyEl = null;
     }
+    return meta;
+  }
 
-    // What the resident asked for (residents' requests): filled from GET api/requests.
+  /** What the resident asked for (residents' requests only): filled from GET api/requests. */
+  function cardRequest(entry) {
     entry.requestEl = null;
-    if (o.category === "request") {
-      entry.requestEl = el("div", "request-info");
-      entry.requestEl.dataset.role = "request";
-      renderRequestInfo(entry);
-    }
+    if (entry.order.category !== "request") return null;
+    entry.requestEl = el("div", "request-info");
+    entry.requestEl.dataset.role = "request";
+    renderRequestInfo(entry);
+    return entry.requestEl;
+  }
 
-    // The escalation ladder: the step reached, and the next one with its time (ticking).
+  /** The escalation ladder: the step reached, and the next one with its time (ticking). */
+  function cardLadder(entry) {
     var ladder = el("div", "ladder");
     ladder.dataset.role = "ladder";
     ladder.appendChild(el("span", "ladder-label", t("ladder.label")));
-    var lad = o.ladder || {};
+    var lad = entry.order.ladder || {};
     entry.ladderCurrent = el("span", "ladder-current");
     entry.ladderCurrent.dataset.role = "ladder-current";
     if (lad.current && lad.current.step) {
@@ -334,15 +349,11 @@
     else entry.ladderNext.hidden = true;
     ladder.appendChild(entry.ladderNext);
     ladder.hidden = !(lad.current && lad.current.step) && !(lad.next && lad.next.step);
+    return ladder;
+  }
 
-    var info = el("div", "card-info");
-    info.appendChild(head);
-    info.appendChild(who);
-    info.appendChild(meta);
-    if (entry.requestEl) info.appendChild(entry.requestEl);
-    info.appendChild(ladder);
-
-    // Countdowns (texts filled by tickCard).
+  /** Countdowns (texts filled by tickCard). */
+  function cardClock(entry) {
     var clock = el("div", "card-clock");
     entry.clockLabel = el("div", "clock-label");
     entry.countdown = el("div", "countdown mono");
@@ -354,25 +365,39 @@
     clock.appendChild(entry.countdown);
     clock.appendChild(entry.riskTag);
     clock.appendChild(entry.ackLine);
+    return clock;
+  }
 
-    li.appendChild(info);
-    li.appendChild(clock);
-
-    // Buttons (office roles only).
+  /** Buttons (office roles only); null when there is nothing to do. */
+  function cardActions(o) {
     var list = actionsFor(o);
-    if (list.length) {
-      var actions = el("div", "card-actions");
-      for (var i = 0; i < list.length; i++) {
-        var a = list[i];
-        var btn = el("button", "btn act act-" + a, actionLabel(a, o));
-        btn.type = "button";
-        btn.dataset.action = a;
-        btn.dataset.orderId = String(o.id);
-        if (state.pending.has(o.id)) btn.disabled = true;
-        actions.appendChild(btn);
-      }
-      li.appendChild(actions);
+    if (!list.length) return null;
+    var actions = el("div", "card-actions");
+    for (var i = 0; i < list.length; i++) {
+      var a = list[i];
+      var btn = el("button", "btn act act-" + a, actionLabel(a, o));
+      btn.type = "button";
+      btn.dataset.action = a;
+      btn.dataset.orderId = String(o.id);
+      if (state.pending.has(o.id)) btn.disabled = true;
+      actions.appendChild(btn);
     }
+    return actions;
+  }
+
+  function buildCard(entry) {
+    var li = cardShell(entry);
+    var info = el("div", "card-info");
+    info.appendChild(cardHead(entry));
+    info.appendChild(cardWho(entry.order));
+    info.appendChild(cardMeta(entry));
+    var request = cardRequest(entry);
+    if (request) info.appendChild(request);
+    info.appendChild(cardLadder(entry));
+    li.appendChild(info);
+    li.appendChild(cardClock(entry));
+    var actions = cardActions(entry.order);
+    if (actions) li.appendChild(actions);
     entry.el = li;
     tickCard(entry, serverNow());
     return li;
@@ -546,7 +571,7 @@
     var me = state.me;
     els.user.hidden = !me;
     if (!me) return;
-    setText(els.userText, t("auth.user", { name: me.display_name || me.name, role: roleLabel(me.role) }));
+    S.renderHeader(me);
     els.user.title = me.name;
   }
 
@@ -1246,7 +1271,7 @@
 
   function applyStaticTexts() {
     S.applyStaticTexts();
-    els.langToggle.textContent = t("lang.switch");
+    S.renderHeader(state.me);
     renderSound();
     renderConn();
     renderMe();
@@ -1268,8 +1293,7 @@
     setText(els.soundText, s === "off" ? t("sound.enable") : s === "on" ? t("sound.on") : t("sound.blocked"));
   }
 
-  function switchLanguage() {
-    I18N.set(I18N.lang === "zh" ? "en" : "zh");
+  function onLanguage() {
     applyStaticTexts();
     if (state.dialog) {
       var d = state.dialog;
@@ -1316,8 +1340,7 @@
       clockTime: $("clock-time"), clockDate: $("clock-date"),
       banner: $("conn-banner"), bannerText: $("conn-banner-text"), retry: $("conn-retry"),
       messages: $("messages"),
-      user: $("user"), userText: $("user-text"), signOut: $("sign-out"),
-      soundToggle: $("sound-toggle"), soundText: $("sound-text"), langToggle: $("lang-toggle"),
+      user: $("user"), soundToggle: $("sound-toggle"), soundText: $("sound-text"),
       oncall: $("oncall"), oncallBody: $("oncall-body"),
       forbidden: $("forbidden"), forbiddenText: $("forbidden-text"),
       dialog: $("action-dialog"), form: $("action-form"), dialogTitle: $("dialog-title"),
@@ -1339,10 +1362,9 @@
       SOUND.setEnabled(SOUND.state() !== "on");
       renderSound();
     });
-    els.langToggle.addEventListener("click", switchLanguage);
-    els.signOut.addEventListener("click", function () {
-      if (state.live) state.live.stop();
-      S.signOut();
+    S.bindHeader({
+      onLanguage: onLanguage,
+      beforeSignOut: function () { if (state.live) state.live.stop(); }
     });
     els.retry.addEventListener("click", function () { if (state.live) state.live.retryNow(); });
     els.orders.addEventListener("click", onActionClick);

@@ -7,7 +7,7 @@
  *     the plan (PUT api/care/plans/{home}) or create it with the defaults.
  *   - care.html: every plan the signed-in user may see (GET api/care/plans?grid=&home_id=).
  * Every text from the server goes in through textContent or attributes, never as HTML.
- * Depends on i18n.js and common.js. */
+ * Depends on i18n/ (with i18n/care.js) and common.js. */
 (function () {
   "use strict";
 
@@ -15,158 +15,8 @@
   var S = window.Shewu;
   var t = I18N.t;
   var el = S.el;
-  var OFFICE = { admin: true, dispatcher: true };
-  var DEFAULT_TZ = "Asia/Shanghai";
-
-  var ADD = {
-    zh: {
-      "care.title": "银龄关爱 · 社物共治",
-      "care.page": "银龄关爱",
-      "care.toList": "全部计划",
-      "care.toBoard": "值班看板",
-      "care.homeId": "房号",
-      "care.search": "查询",
-      "care.openHome": "打开此户",
-      "care.planState": "计划",
-      "care.nextDue": "下次到期",
-      "care.lastDue": "上次",
-      "care.noPlans": "暂无关爱计划。",
-      "care.noPlan": "这户还没有关爱计划。",
-      "care.create": "按默认设置创建计划",
-      "care.dueNext": "接下来",
-      "care.nothingDue": "暂无待办。",
-      "care.plan": "关爱计划",
-      "care.edit": "编辑",
-      "care.item": "项目",
-      "care.rule": "周期",
-      "care.lead": "提前生成",
-      "care.leadDays": "提前 {n} 天",
-      "care.history": "服务记录",
-      "care.noHistory": "暂无记录。",
-      "care.dueDate": "到期日",
-      "care.outcome": "结果",
-      "care.detail": "记录",
-      "care.enabled": "启用",
-      "care.disabled": "已停用",
-      "care.planEnabled": "启用计划",
-      "care.planOn": "计划启用中",
-      "care.planOff": "计划已停用",
-      "care.updated": "最近修改：{when}（{who}）",
-      "care.gridWorker": "（网格员）",
-      "care.save": "保存",
-      "care.saved": "已保存。",
-      "care.cancel": "取消",
-      "care.editHint": "到期时间留空表示当天结束前；处理人留空则由该户网格员负责。",
-      "care.every": "周期",
-      "care.every.week": "每周",
-      "care.every.month": "每月",
-      "care.every.quarter": "每季度",
-      "care.every.year": "每年",
-      "care.weekday": "星期",
-      "care.day": "日",
-      "care.month": "月",
-      "care.monthOfQuarter": "季度第几个月",
-      "care.dueTime": "到期时间",
-      "care.leadField": "提前天数",
-      "care.scheduled": "待生成（{when}）",
-      "care.overdue": "已逾期",
-      "care.escalated": "已上报",
-      "care.orderNo": "工单 #{id}",
-      "care.outcome.done": "已完成",
-      "care.outcome.missed": "未完成",
-      "care.outcome.cancelled": "已取消",
-      "care.outcome.open": "待完成",
-      "care.recordedBy": "{who} 记录",
-      "care.markDone": "记录完成",
-      "care.markMissed": "记录未完成",
-      "care.doneNote": "做了什么（必填）",
-      "care.missReason": "未完成原因（必填）",
-      "care.confirm": "提交",
-      "care.required": "请填写。",
-      "care.forbidden": "您的账号（{role}）不能查看关爱计划。",
-      "care.error": "操作失败：{detail}",
-      "care.loading": "正在加载…",
-      "care.noHome": "未找到房号 {home}。",
-      "weekday.0": "周一", "weekday.1": "周二", "weekday.2": "周三", "weekday.3": "周四",
-      "weekday.4": "周五", "weekday.5": "周六", "weekday.6": "周日"
-    },
-    en: {
-      "care.title": "Elderly care · Shewu",
-      "care.page": "Elderly care",
-      "care.toList": "All plans",
-      "care.toBoard": "On-call board",
-      "care.homeId": "Home",
-      "care.search": "Search",
-      "care.openHome": "Open this home",
-      "care.planState": "Plan",
-      "care.nextDue": "Next due",
-      "care.lastDue": "Last",
-      "care.noPlans": "No care plans yet.",
-      "care.noPlan": "This home has no care plan yet.",
-      "care.create": "Create a plan with the defaults",
-      "care.dueNext": "Due next",
-      "care.nothingDue": "Nothing due.",
-      "care.plan": "Care plan",
-      "care.edit": "Edit",
-      "care.item": "Item",
-      "care.rule": "When",
-      "care.lead": "Generated",
-      "care.leadDays": "{n} days ahead",
-      "care.history": "History",
-      "care.noHistory": "No visits yet.",
-      "care.dueDate": "Due",
-      "care.outcome": "Outcome",
-      "care.detail": "Record",
-      "care.enabled": "On",
-      "care.disabled": "Off",
-      "care.planEnabled": "Plan on",
-      "care.planOn": "Plan on",
-      "care.planOff": "Plan off",
-      "care.updated": "Last changed {when} by {who}",
-      "care.gridWorker": "(grid worker)",
-      "care.save": "Save",
-      "care.saved": "Saved.",
-      "care.cancel": "Cancel",
-      "care.editHint": "An empty due time means by the end of the day; an empty assignee means the home's grid worker.",
-      "care.every": "Every",
-      "care.every.week": "week",
-      "care.every.month": "month",
-      "care.every.quarter": "quarter",
-      "care.every.year": "year",
-      "care.weekday": "Weekday",
-      "care.day": "Day",
-      "care.month": "Month",
-      "care.monthOfQuarter": "Month of quarter",
-      "care.dueTime": "Due time",
-      "care.leadField": "Days ahead",
-      "care.scheduled": "scheduled (from {when})",
-      "care.overdue": "overdue",
-      "care.escalated": "escalated",
-      "care.orderNo": "order #{id}",
-      "care.outcome.done": "done",
-      "care.outcome.missed": "missed",
-      "care.outcome.cancelled": "cancelled",
-      "care.outcome.open": "to do",
-      "care.recordedBy": "recorded by {who}",
-      "care.markDone": "Record done",
-      "care.markMissed": "Record missed",
-      "care.doneNote": "What was done (required)",
-      "care.missReason": "Why it did not happen (required)",
-      "care.confirm": "Submit",
-      "care.required": "Please fill this in.",
-      "care.forbidden": "Your account ({role}) cannot see care plans.",
-      "care.error": "Failed: {detail}",
-      "care.loading": "Loading…",
-      "care.noHome": "No home {home}.",
-      "weekday.0": "Mon", "weekday.1": "Tue", "weekday.2": "Wed", "weekday.3": "Thu",
-      "weekday.4": "Fri", "weekday.5": "Sat", "weekday.6": "Sun"
-    }
-  };
-  ["zh", "en"].forEach(function (lang) {
-    var dict = I18N.DICT[lang];
-    var add = ADD[lang];
-    for (var k in add) if (Object.prototype.hasOwnProperty.call(add, k)) dict[k] = add[k];
-  });
+  var OFFICE = S.OFFICE_ROLES;
+  var DEFAULT_TZ = S.DEFAULT_TZ;
 
   var state = {
     me: null,
@@ -598,12 +448,7 @@
   function renderStatic() {
     document.title = t("care.title");
     S.applyStaticTexts();
-    S.setText(els.langToggle, t("lang.switch"));
-    if (state.me) {
-      els.user.hidden = false;
-      S.setText(els.userText, t("auth.user", { name: state.me.display_name || state.me.name,
-                                               role: t("role." + state.me.role) }));
-    }
+    S.renderHeader(state.me);
   }
 
   function render() {
@@ -620,15 +465,13 @@
       noPlan: $("no-plan"), createPlan: $("create-plan"), planBody: $("plan-body"), dueNext: $("due-next"),
       dueEmpty: $("due-empty"), editPlan: $("edit-plan"), itemsBody: $("items-body"), editForm: $("edit-form"),
       eResident: $("e-resident"), eEnabled: $("e-enabled"), editItems: $("edit-items"), editCancel: $("edit-cancel"),
-      historyBody: $("history-body"), historyEmpty: $("history-empty"), user: $("user"), userText: $("user-text"),
-      signOut: $("sign-out"), langToggle: $("lang-toggle")
+      historyBody: $("history-body"), historyEmpty: $("history-empty")
     };
     I18N.load();
     var params = new URLSearchParams(window.location.search);
     state.home = (params.get("home") || "").trim() || null;
     renderStatic();
-    els.langToggle.addEventListener("click", function () { I18N.set(zh() ? "en" : "zh"); render(); });
-    els.signOut.addEventListener("click", function () { els.signOut.disabled = true; S.signOut(); });
+    S.bindHeader({ onLanguage: render });
     S.api("/api/auth/me").then(function (r) {
       if (!r.ok || !r.data) return;
       state.me = r.data;

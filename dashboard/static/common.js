@@ -5,12 +5,32 @@
  *     {ok, status, data, detail};
  *   - Shewu.Live: the live WebSocket feed (api/live) with reconnection, backoff and a watchdog;
  *   - small formatting and DOM helpers (everything goes in through textContent or attributes
- *     set from code, never as HTML).
- * Depends on i18n.js (window.ShewuI18n). */
+ *     set from code, never as HTML);
+ *   - the constants several pages share, and the page header (language switch, who is signed in,
+ *     sign-out).
+ * Depends on i18n/i18n.js and the dictionaries (window.ShewuI18n). */
 (function () {
   "use strict";
 
   var I18N = window.ShewuI18n;
+
+  // ---- shared constants ----------------------------------------------------------------------
+
+  /** The office roles: they act on orders from the board (gateway/domain/roles.py OFFICE). */
+  var OFFICE_ROLES = { admin: true, dispatcher: true };
+  /** Statuses in which an order needs nothing more from the office or the technician. */
+  var TERMINAL = { resolved: true, closed: true, cancelled: true, missed: true };
+  var PRIORITY_RANK = { P1: 0, P2: 1, P3: 2 };
+  /** Alarm kinds with a colour of their own on a card (kind-<kind> in board.css and tech.css). */
+  var KNOWN_KINDS = { sos: true, fall: true, leak: true, battery_low: true, tamper: true, fire: true, gas: true,
+                      co: true, intrusion: true, alarm: true, unknown_alarm: true, trouble: true };
+  /** Categories whose orders are coloured by category instead of kind (cat-<category>). */
+  var CATEGORY_CLASSES = { request: true, care: true, wellbeing: true };
+  // The at-risk mark, when the server has not flagged it yet: the last third of the on-site
+  // window with nobody on site (P1: 15 min window, so at risk from minute 10).
+  var AT_RISK_FRACTION = 1 / 3;
+  /** The community's time zone when an answer does not name one (care plans, lists, reports). */
+  var DEFAULT_TZ = "Asia/Shanghai";
 
   // ---- time ----------------------------------------------------------------------------------
 
@@ -160,8 +180,6 @@
 
   // ---- sign-in -------------------------------------------------------------------------------
 
-  var OFFICE_ROLES = { admin: true, dispatcher: true };
-
   /** A "next" target we are willing to go to after signing in: a path on this site only.
    * Answers the path (with query and hash) or null. Refuses "//host", "/\host", schemes and
    * control characters; the result is re-checked against this page's origin. */
@@ -202,6 +220,45 @@
       leaving = true;
       window.location.replace("/login.html");
     });
+  }
+
+  // ---- the page header -----------------------------------------------------------------------
+
+  /** A role in words (the code itself for a role the dictionaries do not know). */
+  function roleLabel(role) { return I18N.tOr("role." + role, String(role)); }
+
+  /** The header's texts: the language switch (#lang-toggle) and who is signed in (#user-text in
+   * #user, shown once `me` is known; pages without them keep their own). */
+  function renderHeader(me) {
+    var toggle = document.getElementById("lang-toggle");
+    if (toggle) toggle.textContent = I18N.t("lang.switch");
+    var user = document.getElementById("user");
+    var text = document.getElementById("user-text");
+    if (me && user && text) {
+      user.hidden = false;
+      setText(text, I18N.t("auth.user", { name: me.display_name || me.name, role: roleLabel(me.role) }));
+    }
+  }
+
+  /** The header's buttons. #lang-toggle switches the language, then opts.onLanguage() redraws the
+   * page; #sign-out runs opts.beforeSignOut() (stop the live feed, the polling), then signs out. */
+  function bindHeader(opts) {
+    var o = opts || {};
+    var toggle = document.getElementById("lang-toggle");
+    if (toggle) {
+      toggle.addEventListener("click", function () {
+        I18N.set(I18N.lang === "zh" ? "en" : "zh");
+        if (o.onLanguage) o.onLanguage();
+      });
+    }
+    var out = document.getElementById("sign-out");
+    if (out) {
+      out.addEventListener("click", function () {
+        if (o.beforeSignOut) o.beforeSignOut();
+        out.disabled = true;
+        signOut();
+      });
+    }
   }
 
   // ---- HTTP ----------------------------------------------------------------------------------
@@ -435,6 +492,15 @@
     iconFor: iconFor,
     applyStaticTexts: applyStaticTexts,
     OFFICE_ROLES: OFFICE_ROLES,
+    TERMINAL: TERMINAL,
+    PRIORITY_RANK: PRIORITY_RANK,
+    KNOWN_KINDS: KNOWN_KINDS,
+    CATEGORY_CLASSES: CATEGORY_CLASSES,
+    AT_RISK_FRACTION: AT_RISK_FRACTION,
+    DEFAULT_TZ: DEFAULT_TZ,
+    roleLabel: roleLabel,
+    renderHeader: renderHeader,
+    bindHeader: bindHeader,
     safeNext: safeNext,
     homeFor: homeFor,
     loginUrl: loginUrl,

@@ -5,7 +5,7 @@
  *     (DELETE api/pairing/{id}). Admins only (devices.write); the section stays hidden otherwise;
  *   - GET api/devices/unregistered: devices heard but not registered, with what they last sent.
  * Every text from the server goes in through textContent, never as HTML.
- * Depends on i18n.js, fleet-i18n.js, common.js; loads after fleet.js. */
+ * Depends on i18n/ (with i18n/fleet.js) and common.js; loads after fleet.js. */
 (function () {
   "use strict";
 

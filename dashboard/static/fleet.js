@@ -7,7 +7,7 @@
  *     GET api/devices/{id}/history?days=30, drawn as an inline SVG battery chart (no library);
  *   - a CSV link to api/devices/export.
  * Every text from the server goes in through textContent or setAttribute, never as HTML.
- * Depends on i18n.js, fleet-i18n.js, common.js. */
+ * Depends on i18n/ (with i18n/fleet.js) and common.js. */
 (function () {
   "use strict";
 
@@ -179,14 +179,7 @@
   function renderStatic() {
     S.applyStaticTexts();
     document.title = t("fl.title");
-    els.langToggle.textContent = t("lang.switch");
-    if (state.me) {
-      els.user.hidden = false;
-      S.setText(els.userText, t("auth.user", {
-        name: state.me.display_name || state.me.name,
-        role: I18N.tOr("role." + state.me.role, String(state.me.role))
-      }));
-    }
+    S.renderHeader(state.me);
     if (state.data) {
       var ms = S.parseTime(state.data.now);
       S.setText(els.updated, ms === null ? "" : t("fl.updated", { time: S.fmtClock(ms - state.offset) }));
@@ -468,8 +461,7 @@
 
   // ---- start ---------------------------------------------------------------------------------
 
-  function switchLanguage() {
-    I18N.set(I18N.lang === "zh" ? "en" : "zh");
+  function onLanguage() {
     render();
     if (state.selected && !state.detail) drawHistory();
   }
@@ -479,7 +471,6 @@
       main: $("fleet"), rows: $("rows"), empty: $("empty"), count: $("count"), states: $("f-states"),
       grid: $("f-grid"), q: $("f-q"), form: $("filters"), csv: $("csv"), refresh: $("refresh"),
       updated: $("updated"), forbidden: $("forbidden"), forbiddenText: $("forbidden-text"), error: $("fl-error"),
-      user: $("user"), userText: $("user-text"), signOut: $("sign-out"), langToggle: $("lang-toggle"),
       detail: $("detail"), detailTitle: $("detail-title"), detailClose: $("detail-close"),
       detailStates: $("detail-states"), detailFields: $("detail-fields"), detailOrders: $("detail-orders"),
       chart: $("detail-chart")
@@ -488,8 +479,7 @@
     readUrl();
     renderStatic();
     renderStates();
-    els.langToggle.addEventListener("click", switchLanguage);
-    els.signOut.addEventListener("click", function () { els.signOut.disabled = true; S.signOut(); });
+    S.bindHeader({ onLanguage: onLanguage });
     els.form.addEventListener("submit", function (ev) { ev.preventDefault(); load(); });
     els.grid.addEventListener("change", load);
     els.refresh.addEventListener("click", load);

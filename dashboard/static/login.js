@@ -18,7 +18,7 @@
     return params.has("next") ? S.safeNext(params.get("next")) : null;
   }
 
-  function roleLabel(role) { return I18N.tOr("role." + role, String(role)); }
+  var roleLabel = S.roleLabel;
 
   /** Where to go once signed in as `role`; null when the role has no page here. */
   function destination(role) {
@@ -48,7 +48,7 @@
   function applyTexts() {
     S.applyStaticTexts();
     document.title = t("login.title");
-    els.langToggle.textContent = t("lang.switch");
+    S.renderHeader(null);
     var params = new URLSearchParams(window.location.search);
     els.info.hidden = !params.has("next");
     S.setText(els.info, t("login.needed"));
@@ -106,7 +106,7 @@
   function init() {
     els = {
       form: $("login-form"), name: $("login-name"), password: $("login-password"), error: $("login-error"),
-      submit: $("login-submit"), info: $("login-info"), langToggle: $("lang-toggle"),
+      submit: $("login-submit"), info: $("login-info"),
       signedIn: $("signed-in"), signedInText: $("signed-in-text"), signedInContinue: $("signed-in-continue"),
       signedInOut: $("signed-in-out")
     };
@@ -114,10 +114,11 @@
     applyTexts();
     showError("");
     els.form.addEventListener("submit", submit);
-    els.langToggle.addEventListener("click", function () {
-      I18N.set(I18N.lang === "zh" ? "en" : "zh");
-      applyTexts();
-      showError("");
+    S.bindHeader({
+      onLanguage: function () {
+        applyTexts();
+        showError("");
+      }
     });
     els.signedInOut.addEventListener("click", function () {
       S.api("/api/auth/logout", { method: "POST", noLoginRedirect: true }).then(function () {

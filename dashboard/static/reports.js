@@ -6,7 +6,7 @@
  *     a breach);
  *   - CSV links to api/reports/response.csv and api/reports/response-groups.csv with the same filters.
  * Charts are inline SVG drawn here (no library, works offline). Every text from the server goes in
- * through textContent or setAttribute, never as HTML. Depends on i18n.js, reports-i18n.js, common.js.
+ * through textContent or setAttribute, never as HTML. Depends on i18n/ and common.js.
  */
 (function () {
   "use strict";
@@ -16,8 +16,8 @@
   var t = I18N.t;
   var el = S.el;
   var SVG_NS = "http://www.w3.org/2000/svg";
-  var REVIEW_ROLES = { admin: true, dispatcher: true }; // hold orders.review (gateway/domain/roles.py)
-  var DEFAULT_TZ = "Asia/Shanghai";
+  var REVIEW_ROLES = S.OFFICE_ROLES; // hold orders.review (gateway/domain/roles.py)
+  var DEFAULT_TZ = S.DEFAULT_TZ;
 
   var state = {
     me: null,
@@ -198,14 +198,7 @@
   function renderStatic() {
     S.applyStaticTexts();
     document.title = t("rep.title");
-    els.langToggle.textContent = t("lang.switch");
-    if (state.me) {
-      els.user.hidden = false;
-      S.setText(els.userText, t("auth.user", {
-        name: state.me.display_name || state.me.name,
-        role: I18N.tOr("role." + state.me.role, String(state.me.role))
-      }));
-    }
+    S.renderHeader(state.me);
     fillGrids();
   }
 
@@ -489,11 +482,6 @@
 
   // ---- start ---------------------------------------------------------------------------------
 
-  function switchLanguage() {
-    I18N.set(I18N.lang === "zh" ? "en" : "zh");
-    render();
-  }
-
   function start() {
     els = {
       main: $("report"), period: $("rep-period"), cards: $("cards"), chartHist: $("chart-hist"),
@@ -501,14 +489,12 @@
       tableGrid: $("table-grid"), tableTeam: $("table-team"), tableMonth: $("table-month"),
       form: $("filters"), from: $("f-from"), to: $("f-to"), category: $("f-category"), grid: $("f-grid"),
       csvOrders: $("csv-orders"), csvGroups: $("csv-groups"), forbidden: $("forbidden"),
-      forbiddenText: $("forbidden-text"), error: $("rep-error"), user: $("user"), userText: $("user-text"),
-      signOut: $("sign-out"), langToggle: $("lang-toggle")
+      forbiddenText: $("forbidden-text"), error: $("rep-error")
     };
     I18N.load();
     readUrl();
     renderStatic();
-    els.langToggle.addEventListener("click", switchLanguage);
-    els.signOut.addEventListener("click", function () { els.signOut.disabled = true; S.signOut(); });
+    S.bindHeader({ onLanguage: render });
     els.form.addEventListener("submit", function (ev) { ev.preventDefault(); load(); });
     els.category.addEventListener("change", load);
     els.grid.addEventListener("change", load);

@@ -23,223 +23,6 @@
   var setText = S.setText;
   var parseTime = S.parseTime;
 
-  // This page's strings, added to the shared dictionaries.
-  var ADD = {
-    zh: {
-      "rq.title": "居民点单 · 社物共治",
-      "rq.brand": "居民点单",
-      "rq.fileHeading": "我要报事",
-      "rq.home": "为哪一户报事（房号）",
-      "rq.homePlaceholder": "输入房号、姓名或地址查找",
-      "rq.homeFound": "{address} · {resident}",
-      "rq.homeUnknown": "没有找到这一户，请检查房号。",
-      "rq.homeRequired": "请先填写为哪一户报事。",
-      "rq.category": "1. 需要什么服务？",
-      "rq.categoryRequired": "请选择需要什么服务。",
-      "rq.categoriesFailed": "服务类别加载失败：{detail}",
-      "rq.describe": "2. 说说情况",
-      "rq.describePlaceholder": "例如 厨房水龙头一直滴水",
-      "rq.describeRequired": "请说说是什么情况。",
-      "rq.when": "3. 什么时间方便上门？",
-      "rq.when.morning": "今天上午",
-      "rq.when.afternoon": "今天下午",
-      "rq.when.tomorrow": "明天",
-      "rq.when.any": "任何时间",
-      "rq.whenOther": "或者写下方便的时间（选填）",
-      "rq.whenPlaceholder": "例如 下午三点以后",
-      "rq.photo": "4. 拍张照片（选填）",
-      "rq.photoAdd": "拍照或选照片",
-      "rq.photoAlt": "照片",
-      "rq.photoChange": "换一张照片",
-      "rq.photoRemove": "删除照片",
-      "rq.photoUploading": "照片正在上传…",
-      "rq.photoShrinking": "正在处理照片…",
-      "rq.photoDone": "照片已上传。",
-      "rq.photoType": "只能上传照片（JPG、PNG 或 WebP 格式）。",
-      "rq.photoSize": "照片太大了（最大 5 MB），请换一张。",
-      "rq.photoFailed": "照片上传失败：{detail}",
-      "rq.photoWait": "照片还在上传，请稍等。",
-      "rq.submit": "提交",
-      "rq.submitting": "正在提交…",
-      "rq.answerTitle": "已提交，工单号 #{id}",
-      "rq.answerLinked": "已并入工单 #{id}",
-      "rq.another": "再报一件事",
-      "rq.err.noHome": "您的账号还没有绑定住址，请联系社区办公室。",
-      "rq.err.forbidden": "没有权限：{detail}",
-      "rq.err.home": "找不到这一户：{detail}",
-      "rq.err.invalid": "请检查填写的内容：{detail}",
-      "rq.err.failed": "提交失败：{detail}",
-      "rq.mine": "我的报事",
-      "rq.grid": "本网格的报事",
-      "rq.all": "全部报事",
-      "rq.refresh": "刷新",
-      "rq.updated": "更新于 {time}，每 15 秒自动刷新",
-      "rq.listFailed": "列表加载失败：{detail}",
-      "rq.empty": "还没有报过事。",
-      "rq.notFor": "此页面供居民和网格员使用。",
-      "rq.toTech": "前往我的工单",
-      "rq.toBoard": "前往值班看板",
-      "rq.order": "工单 #{id}",
-      "rq.filedAt": "报事时间",
-      "rq.preferred": "方便时间",
-      "rq.homeOf": "住户",
-      "rq.youSaid": "诉求",
-      "rq.added": "补充",
-      "rq.latest": "最新进展",
-      "rq.reply": "回复",
-      "rq.onBehalf": "{time}（代报）",
-      "rq.st.new": "已收到，正在安排",
-      "rq.st.dispatched": "已安排师傅",
-      "rq.st.accepted": "师傅已接单",
-      "rq.st.en_route": "师傅在路上",
-      "rq.st.on_site": "师傅已上门",
-      "rq.st.third_party": "等待第三方",
-      "rq.st.resolved": "已处理，请您确认",
-      "rq.st.closed": "已完成",
-      "rq.st.cancelled": "已取消",
-      "rq.st.missed": "未完成",
-      "rq.stx.new": "我们已收到您的报事，正在安排人员。",
-      "rq.stx.dispatched": "已安排师傅，等待师傅接单。",
-      "rq.stx.accepted": "师傅已接单，会按约定时间上门。",
-      "rq.stx.en_route": "师傅已经出发，正在赶来。",
-      "rq.stx.on_site": "师傅已经到了，正在处理。",
-      "rq.stx.third_party": "需要其他单位（如供电、燃气公司）来处理，正在等待。",
-      "rq.stx.resolved": "师傅说已经处理好了。请看看是否满意。",
-      "rq.stx.closed": "这件事已经办完了。",
-      "rq.stx.cancelled": "这件事已取消。",
-      "rq.stx.missed": "这次没有完成。",
-      "rq.confirm": "满意，确认",
-      "rq.reopen": "还没修好",
-      "rq.rateTitle": "请打分（1–5 颗星）",
-      "rq.star": "{n} 颗星",
-      "rq.comment": "说两句（选填）",
-      "rq.commentPlaceholder": "例如 师傅很耐心",
-      "rq.sendRating": "提交评价",
-      "rq.ratingRequired": "请点星星打分。",
-      "rq.reopenTitle": "哪里还有问题？",
-      "rq.reopenPlaceholder": "例如 还是在滴水",
-      "rq.reasonRequired": "请说说哪里还有问题。",
-      "rq.sendReopen": "提交，请再来看看",
-      "rq.back": "返回",
-      "rq.confirmed": "谢谢您的评价！工单 #{id} 已完成。",
-      "rq.reopened": "工单 #{id} 已重新打开，我们会再安排人员。",
-      "rq.actionFailed": "没有成功：{detail}",
-      "rq.yourRating": "评价",
-      "rq.ratingText": "{stars}",
-      "rq.more": "还有 {count} 件更早的已完成事项未显示。",
-      "rq.attention": "有 {count} 件事已处理，等您确认 ↓"
-    },
-    en: {
-      "rq.title": "Requests · Shewu",
-      "rq.brand": "My requests",
-      "rq.fileHeading": "Ask for help",
-      "rq.home": "Which home (home id)",
-      "rq.homePlaceholder": "Home id, name or address",
-      "rq.homeFound": "{address} · {resident}",
-      "rq.homeUnknown": "No such home; check the home id.",
-      "rq.homeRequired": "Say which home this is for.",
-      "rq.category": "1. What do you need?",
-      "rq.categoryRequired": "Choose what you need.",
-      "rq.categoriesFailed": "Could not load the services: {detail}",
-      "rq.describe": "2. What is the matter?",
-      "rq.describePlaceholder": "e.g. the kitchen tap keeps dripping",
-      "rq.describeRequired": "Please say what the matter is.",
-      "rq.when": "3. When may someone come?",
-      "rq.when.morning": "This morning",
-      "rq.when.afternoon": "This afternoon",
-      "rq.when.tomorrow": "Tomorrow",
-      "rq.when.any": "Any time",
-      "rq.whenOther": "Or write a time that suits you (optional)",
-      "rq.whenPlaceholder": "e.g. after 3 pm",
-      "rq.photo": "4. Add a photo (optional)",
-      "rq.photoAdd": "Take or choose a photo",
-      "rq.photoAlt": "Photo",
-      "rq.photoChange": "Choose another photo",
-      "rq.photoRemove": "Remove the photo",
-      "rq.photoUploading": "Uploading the photo…",
-      "rq.photoShrinking": "Preparing the photo…",
-      "rq.photoDone": "Photo uploaded.",
-      "rq.photoType": "Only photos can be sent (JPG, PNG or WebP).",
-      "rq.photoSize": "The photo is too large (5 MB at most); choose another.",
-      "rq.photoFailed": "The photo was not uploaded: {detail}",
-      "rq.photoWait": "The photo is still uploading; please wait.",
-      "rq.submit": "Send",
-      "rq.submitting": "Sending…",
-      "rq.answerTitle": "Sent: order #{id}",
-      "rq.answerLinked": "Added to order #{id}",
-      "rq.another": "Ask for something else",
-      "rq.err.noHome": "Your account is not linked to a home yet; please ask the community office.",
-      "rq.err.forbidden": "Not allowed: {detail}",
-      "rq.err.home": "No such home: {detail}",
-      "rq.err.invalid": "Please check what you entered: {detail}",
-      "rq.err.failed": "Not sent: {detail}",
-      "rq.mine": "My requests",
-      "rq.grid": "Requests in my grid",
-      "rq.all": "All requests",
-      "rq.refresh": "Refresh",
-      "rq.updated": "Updated at {time}; refreshes every 15 s",
-      "rq.listFailed": "Could not load the list: {detail}",
-      "rq.empty": "No requests yet.",
-      "rq.notFor": "This page is for residents and grid workers.",
-      "rq.toTech": "Go to my orders",
-      "rq.toBoard": "Go to the on-call board",
-      "rq.order": "Order #{id}",
-      "rq.filedAt": "Asked",
-      "rq.preferred": "Suits",
-      "rq.homeOf": "Home",
-      "rq.youSaid": "Request",
-      "rq.added": "Added",
-      "rq.latest": "Latest",
-      "rq.reply": "Reply",
-      "rq.onBehalf": "{time} (filed for you)",
-      "rq.st.new": "Received, being arranged",
-      "rq.st.dispatched": "Someone is assigned",
-      "rq.st.accepted": "Accepted",
-      "rq.st.en_route": "On the way",
-      "rq.st.on_site": "Being dealt with",
-      "rq.st.third_party": "Waiting for a third party",
-      "rq.st.resolved": "Done: please confirm",
-      "rq.st.closed": "Finished",
-      "rq.st.cancelled": "Cancelled",
-      "rq.st.missed": "Not done",
-      "rq.stx.new": "We have your request and are arranging someone.",
-      "rq.stx.dispatched": "Someone is assigned and will accept it shortly.",
-      "rq.stx.accepted": "Accepted; they will come at the agreed time.",
-      "rq.stx.en_route": "They are on their way.",
-      "rq.stx.on_site": "They are there and working on it.",
-      "rq.stx.third_party": "Another company (power, gas, ...) has to deal with it; we are waiting for them.",
-      "rq.stx.resolved": "The work is reported done. Are you satisfied?",
-      "rq.stx.closed": "This is finished.",
-      "rq.stx.cancelled": "This was cancelled.",
-      "rq.stx.missed": "This did not happen.",
-      "rq.confirm": "Satisfied: confirm",
-      "rq.reopen": "Not fixed yet",
-      "rq.rateTitle": "Your rating (1–5 stars)",
-      "rq.star": "{n} stars",
-      "rq.comment": "A comment (optional)",
-      "rq.commentPlaceholder": "e.g. very patient and tidy",
-      "rq.sendRating": "Send my rating",
-      "rq.ratingRequired": "Tap the stars to rate.",
-      "rq.reopenTitle": "What is still wrong?",
-      "rq.reopenPlaceholder": "e.g. it still drips",
-      "rq.reasonRequired": "Please say what is still wrong.",
-      "rq.sendReopen": "Send: please come back",
-      "rq.back": "Back",
-      "rq.confirmed": "Thank you! Order #{id} is finished.",
-      "rq.reopened": "Order #{id} is open again; we will send someone.",
-      "rq.actionFailed": "That did not work: {detail}",
-      "rq.yourRating": "Rating",
-      "rq.ratingText": "{stars}",
-      "rq.more": "{count} older finished requests are not shown.",
-      "rq.attention": "{count} done, waiting for your word ↓"
-    }
-  };
-  ["zh", "en"].forEach(function (lang) {
-    var dict = I18N.DICT[lang];
-    var add = ADD[lang];
-    for (var k in add) if (Object.prototype.hasOwnProperty.call(add, k) && dict[k] === undefined) dict[k] = add[k];
-  });
-
   var POLL_MS = 15000;
   var PHOTO_MAX_BYTES = 5 * 1024 * 1024; // the gateway's limit (gateway/photos.py)
   var PHOTO_TYPES = { "image/jpeg": true, "image/png": true, "image/webp": true };
@@ -248,7 +31,7 @@
   var PHOTO_ID = /^[0-9a-f]{32}\.(jpg|png|webp)$/;
   var FINISHED = { closed: true, cancelled: true, missed: true };
   var MAX_FINISHED = 20;
-  var OFFICE = { admin: true, dispatcher: true };
+  var OFFICE = S.OFFICE_ROLES;
   var FILERS = { resident: true, grid_worker: true, admin: true, dispatcher: true };
   var WHEN_KEYS = { morning: "rq.when.morning", afternoon: "rq.when.afternoon", tomorrow: "rq.when.tomorrow",
                     any: "rq.when.any" };
@@ -1142,7 +925,7 @@
   function applyTexts() {
     S.applyStaticTexts();
     document.title = t("rq.title");
-    els.langToggle.textContent = t("lang.switch");
+    S.renderHeader(null); // who is signed in: renderMe(), with the grid
     setText(els.submit, t(state.submitting ? "rq.submitting" : "rq.submit"));
     setText(els.photoButtonText, t(state.photo ? "rq.photoChange" : "rq.photoAdd"));
     renderMe();
@@ -1165,7 +948,7 @@
       listHeading: $("list-heading"), listUpdated: $("list-updated"), listError: $("list-error"),
       requests: $("requests"), listEmpty: $("list-empty"), refresh: $("refresh"),
       who: $("who"), notice: $("notice"), noticeText: $("notice-text"), noticeLink: $("notice-link"),
-      langToggle: $("lang-toggle"), signOut: $("sign-out"), messages: $("messages"), attention: $("attention")
+      messages: $("messages"), attention: $("attention")
     };
     I18N.load();
     applyTexts();
@@ -1180,11 +963,10 @@
     els.requests.addEventListener("change", onListInput);
     els.requests.addEventListener("submit", onListSubmit);
     els.refresh.addEventListener("click", function () { refresh(); });
-    els.langToggle.addEventListener("click", function () {
-      I18N.set(zh() ? "en" : "zh");
-      applyTexts();
+    S.bindHeader({
+      onLanguage: applyTexts,
+      beforeSignOut: function () { clearTimeout(state.pollTimer); }
     });
-    els.signOut.addEventListener("click", function () { clearTimeout(state.pollTimer); S.signOut(); });
     document.addEventListener("visibilitychange", function () { if (!document.hidden && state.me) schedulePoll(0); });
     window.addEventListener("online", function () { if (state.me) schedulePoll(0); });
     loadMe();

@@ -6,7 +6,7 @@
  *     the cards the community's row, the chart the grids' % on target; the CSV and XLSX links give
  *     the same rows (format=csv|xlsx).
  *   - The year is kept in this page's URL (summary.html?year=2026).
- * Every text from the server goes in through textContent or setAttribute. Depends on i18n.js and
+ * Every text from the server goes in through textContent or setAttribute. Depends on i18n/ and
  * common.js.
  */
 (function () {
@@ -18,86 +18,6 @@
   var el = S.el;
   var SVG_NS = "http://www.w3.org/2000/svg";
   var YEARS_BACK = 5;
-
-  var ADD = {
-    zh: {
-      "sum.title": "年度服务汇总 · 社物共治",
-      "sum.page": "年度服务汇总",
-      "sum.toLists": "三张清单",
-      "sum.toBoard": "值班看板",
-      "sum.toReports": "响应报表",
-      "sum.csv": "导出 CSV",
-      "sum.xlsx": "导出 Excel",
-      "sum.year": "年份",
-      "sum.print": "打印",
-      "sum.heading": "{community}{year} 年度服务汇总",
-      "sum.community": "本社区",
-      "sum.period": "统计时段：{year}-01-01 至 {year}-12-31（{tz}）· 生成于 {now}",
-      "sum.chartTitle": "各网格按时到场率",
-      "sum.chartHint": "蓝：全部工单按时到场率；绿：紧急求助 15 分钟内到场率。",
-      "sum.legendAll": "按时到场率",
-      "sum.legendEmergency": "紧急 15 分钟到场率",
-      "sum.noGrids": "本年度没有分网格的数据。",
-      "sum.tableTitle": "全社区与各网格",
-      "sum.defsTitle": "统计口径",
-      "sum.metric": "指标",
-      "sum.card.needs": "需求总数",
-      "sum.card.repairs": "上门维修完成",
-      "sum.card.rating": "平均评分",
-      "sum.card.onsite": "按时到场率",
-      "sum.card.emergency": "紧急求助 15 分钟到场",
-      "sum.card.care": "关爱任务完成率",
-      "sum.line.needs": "居民点单 {requests} · 完成服务 {done}",
-      "sum.line.repairs": "按时到场 {pct}",
-      "sum.line.rating": "{count} 条评价（满分 5）",
-      "sum.line.onsite": "按时 {on_time} / 已判定 {decided}",
-      "sum.line.emergency": "紧急求助 {count} 起",
-      "sum.line.care": "完成 {done} · 未完成 {missed}",
-      "sum.error": "汇总加载失败：{detail}",
-      "sum.forbidden": "您的账号（{role}）不能查看年度汇总。"
-    },
-    en: {
-      "sum.title": "Yearly summary · Shewu",
-      "sum.page": "Yearly summary",
-      "sum.toLists": "The three lists",
-      "sum.toBoard": "On-call board",
-      "sum.toReports": "Response report",
-      "sum.csv": "Export CSV",
-      "sum.xlsx": "Export Excel",
-      "sum.year": "Year",
-      "sum.print": "Print",
-      "sum.heading": "{community}: services in {year}",
-      "sum.community": "This community",
-      "sum.period": "Period: {year}-01-01 to {year}-12-31 ({tz}) · made {now}",
-      "sum.chartTitle": "On target, grid by grid",
-      "sum.chartHint": "Blue: all orders on site on time; green: emergencies with someone on site within 15 minutes.",
-      "sum.legendAll": "On target",
-      "sum.legendEmergency": "Emergencies in 15 min",
-      "sum.noGrids": "No grid has data this year.",
-      "sum.tableTitle": "Community and grids",
-      "sum.defsTitle": "How it is counted",
-      "sum.metric": "Measure",
-      "sum.card.needs": "Needs raised",
-      "sum.card.repairs": "Repairs done at home",
-      "sum.card.rating": "Average rating",
-      "sum.card.onsite": "On target",
-      "sum.card.emergency": "Emergencies on site in 15 min",
-      "sum.card.care": "Care visits done",
-      "sum.line.needs": "Requests {requests} · services done {done}",
-      "sum.line.repairs": "On target {pct}",
-      "sum.line.rating": "{count} ratings (out of 5)",
-      "sum.line.onsite": "On time {on_time} of {decided} judged",
-      "sum.line.emergency": "{count} emergencies",
-      "sum.line.care": "Done {done} · missed {missed}",
-      "sum.error": "The summary could not be loaded: {detail}",
-      "sum.forbidden": "This account ({role}) cannot see the yearly summary."
-    }
-  };
-  ["zh", "en"].forEach(function (lang) {
-    var dict = I18N.DICT[lang];
-    var add = ADD[lang];
-    for (var k in add) if (Object.prototype.hasOwnProperty.call(add, k)) dict[k] = add[k];
-  });
 
   var state = { me: null, body: null, year: null, seq: 0, forbidden: false };
   var els = {};
@@ -177,15 +97,8 @@
   function render() {
     S.applyStaticTexts();
     document.title = t("sum.title");
-    els.langToggle.textContent = t("lang.switch");
     fillYears();
-    if (state.me) {
-      els.user.hidden = false;
-      S.setText(els.userText, t("auth.user", {
-        name: state.me.display_name || state.me.name,
-        role: I18N.tOr("role." + state.me.role, String(state.me.role))
-      }));
-    }
+    S.renderHeader(state.me);
     els.forbidden.hidden = !state.forbidden;
     els.main.hidden = state.forbidden;
     if (state.forbidden) {
@@ -338,8 +251,7 @@
     els = {
       main: $("main"), title: $("sum-title"), period: $("sum-period"), cards: $("cards"), chart: $("chart"),
       table: $("table"), defs: $("defs"), year: $("f-year"), print: $("print"), csv: $("export-csv"),
-      xlsx: $("export-xlsx"), forbidden: $("forbidden"), forbiddenText: $("forbidden-text"), error: $("sum-error"),
-      user: $("user"), userText: $("user-text"), signOut: $("sign-out"), langToggle: $("lang-toggle")
+      xlsx: $("export-xlsx"), forbidden: $("forbidden"), forbiddenText: $("forbidden-text"), error: $("sum-error")
     };
     I18N.load();
     var q = new URLSearchParams(window.location.search);
@@ -348,12 +260,12 @@
     render();
     els.year.addEventListener("change", function () { state.year = parseInt(els.year.value, 10); load(); });
     els.print.addEventListener("click", function () { window.print(); });
-    els.langToggle.addEventListener("click", function () {
-      I18N.set(I18N.lang === "zh" ? "en" : "zh");
-      render();
-      load(); // the rows carry words in the page's language
+    S.bindHeader({
+      onLanguage: function () {
+        render();
+        load(); // the rows carry words in the page's language
+      }
     });
-    els.signOut.addEventListener("click", function () { els.signOut.disabled = true; S.signOut(); });
     S.api("/api/auth/me").then(function (r) {
       if (!r.ok || !r.data) return;
       state.me = r.data;

@@ -21,17 +21,16 @@
   var parseTime = S.parseTime;
   var fmtDuration = S.fmtDuration;
 
-  var TERMINAL = { resolved: true, closed: true, cancelled: true, missed: true };
-  var PRIORITY_RANK = { P1: 0, P2: 1, P3: 2 };
-  var KNOWN_KINDS = { sos: true, fall: true, leak: true, battery_low: true, tamper: true, fire: true, gas: true,
-                      co: true, intrusion: true, alarm: true, unknown_alarm: true, trouble: true };
-  var CATEGORY_CLASSES = { request: true, care: true, wellbeing: true }; // colour by category for other kinds
+  var TERMINAL = S.TERMINAL;
+  var PRIORITY_RANK = S.PRIORITY_RANK;
+  var KNOWN_KINDS = S.KNOWN_KINDS;
+  var CATEGORY_CLASSES = S.CATEGORY_CLASSES; // colour by category for other kinds
   var LIVE_ROLES = { technician: true, dispatcher: true, admin: true, grid_worker: true };
   var STATUSES = ["available", "busy", "off_duty"];
   var FLASH_MS = 10000;
   var REMIND_MS = 60000; // ring again while an assignment waits to be accepted
   var VIBRATE = [300, 150, 300, 150, 300];
-  var AT_RISK_FRACTION = 1 / 3;
+  var AT_RISK_FRACTION = S.AT_RISK_FRACTION;
 
   // The buttons at the bottom of a card, by status: [action, style].
   var BUTTONS = {
@@ -76,7 +75,7 @@
   function kindLabel(o) { return I18N.tOr("kind." + o.kind, String(o.kind || t("kind.unknown"))); }
   function statusLabel(s) { return I18N.tOr("status." + s, String(s)); }
   function priorityLabel(p) { return I18N.tOr("priority." + p, String(p)); }
-  function roleLabel(r) { return I18N.tOr("role." + r, String(r)); }
+  var roleLabel = S.roleLabel;
   function actionLabel(a) { return t("tech.action." + a); }
   function orderLabel(o) {
     return t("order.label", { id: o.id, kind: kindLabel(o), resident: o.resident ? String(o.resident) : t("field.unknownResident") });
@@ -750,7 +749,7 @@
   function applyTexts() {
     S.applyStaticTexts();
     document.title = t("tech.title");
-    els.langToggle.textContent = t("lang.switch");
+    S.renderHeader(null); // the user line is renderMe()'s: the name, with the role as a tooltip
     renderSound();
     renderConn();
     renderMe();
@@ -788,8 +787,8 @@
       orders: $("orders"), empty: $("empty"), emptyTitle: $("empty-title"), emptySub: $("empty-sub"),
       connState: $("conn-state"), connText: $("conn-text"),
       banner: $("conn-banner"), bannerText: $("conn-banner-text"), retry: $("conn-retry"),
-      user: $("user"), soundToggle: $("sound-toggle"), soundText: $("sound-text"), langToggle: $("lang-toggle"),
-      signOut: $("sign-out"), myStatus: document.querySelector(".my-status"),
+      user: $("user"), soundToggle: $("sound-toggle"), soundText: $("sound-text"),
+      myStatus: document.querySelector(".my-status"),
       notice: $("notice"), noticeText: $("notice-text"), noticeLink: $("notice-link"),
       messages: $("messages"),
       rejectDialog: $("reject-dialog"), rejectForm: $("reject-form"), rejectTitle: $("reject-title"),
@@ -811,14 +810,12 @@
       SOUND.setEnabled(SOUND.state() !== "on");
       renderSound();
     });
-    els.langToggle.addEventListener("click", function () {
-      I18N.set(I18N.lang === "zh" ? "en" : "zh");
-      applyTexts();
-      renderAll();
-    });
-    els.signOut.addEventListener("click", function () {
-      if (state.live) state.live.stop();
-      S.signOut();
+    S.bindHeader({
+      onLanguage: function () {
+        applyTexts();
+        renderAll();
+      },
+      beforeSignOut: function () { if (state.live) state.live.stop(); }
     });
     els.retry.addEventListener("click", function () { if (state.live) state.live.retryNow(); });
     els.rejectForm.addEventListener("submit", submitReject);
