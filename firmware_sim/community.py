@@ -18,7 +18,7 @@ from pathlib import Path
 
 from firmware_sim.devices import SimDevice, make_device
 from firmware_sim.encoding import Message
-from firmware_sim.models import Format, Role
+from firmware_sim.models import REGISTRY_KIND, Format, Role
 from firmware_sim.transport import Sender
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡"
@@ -178,7 +178,7 @@ class Community:
             DeviceRow(
                 device_id=device.device_id,
                 model=device.model(self.formats[role]),
-                kind=str(role),
+                kind=REGISTRY_KIND[role],
                 resident=home.resident,
                 address=home.address,
                 grid=home.grid,

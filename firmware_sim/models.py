@@ -38,6 +38,11 @@ class Role(StrEnum):
     LEAK_DETECTOR = "leak_detector"
 
 
+# The registry's kind of each role: the words the gateway's rules read (gateway.domain.routing's
+# raised priority for alarm devices, rtl_433 and Zigbee2MQTT rows bound by kind, pairing).
+REGISTRY_KIND: dict[Role, str] = {Role.SOS_BUTTON: "sos", Role.FALL_RADAR: "fall", Role.LEAK_DETECTOR: "leak"}
+
+
 @dataclass(frozen=True, slots=True)
 class ModelSpec:
     """One simulated device model.
