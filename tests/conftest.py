@@ -40,6 +40,7 @@ def engine(db_url: str) -> Iterator[Engine]:
 
 from tests.gateway_process import GatewayProcess  # noqa: E402
 from tests.http_receiver import receiver  # noqa: E402, F401  (a fixture: a local HTTP receiver)
+from tests.response_guard import response_bodies_unchanged  # noqa: E402, F401  (autouse: bodies kept as built)
 
 
 @pytest.fixture

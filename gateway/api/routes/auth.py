@@ -11,12 +11,14 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 
 from gateway.api.deps import SESSION_COOKIE, NowDep, PrincipalDep, SessionDep, request_token
+from gateway.api.schemas import users as schemas
+from gateway.api.schemas.base import ExactRoute
 from gateway.clock import iso
 from gateway.security import token_digest
 from gateway.services.accounts import SESSION_TTL, AccountError, sign_in
 from gateway.storage import accounts
 
-router = APIRouter(prefix="/api/auth", tags=["auth"])
+router = APIRouter(prefix="/api/auth", tags=["auth"], route_class=ExactRoute)
 
 
 class LoginBody(BaseModel):
@@ -50,7 +52,7 @@ class _Throttle:
 throttle = _Throttle()
 
 
-@router.post("/login")
+@router.post("/login", response_model=schemas.SignedIn)
 def login(body: LoginBody, request: Request, response: Response, session: SessionDep, now: NowDep) -> dict[str, Any]:
     name = body.name.strip()
     if throttle.blocked(name):
@@ -68,7 +70,7 @@ def login(body: LoginBody, request: Request, response: Response, session: Sessio
             "expires_at": iso(now + SESSION_TTL)}
 
 
-@router.post("/logout")
+@router.post("/logout", response_model=schemas.SignedOut)
 def logout(request: Request, response: Response, session: SessionDep, now: NowDep) -> dict[str, bool]:
     token = request_token(request.headers.get("authorization"), request.cookies.get(SESSION_COOKIE))
     if token:
@@ -80,7 +82,7 @@ def logout(request: Request, response: Response, session: SessionDep, now: NowDe
     return {"signed_out": True}
 
 
-@router.get("/me")
+@router.get("/me", response_model=schemas.Me)
 def me(principal: PrincipalDep) -> dict[str, Any]:
     return {"name": principal.name, "display_name": principal.display_name, "role": principal.role.value,
             "grid": principal.grid, "via": principal.via}

@@ -15,6 +15,8 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field
 
 from gateway.api.deps import NowDep, PrincipalDep, SessionDep, ZoneDep
+from gateway.api.schemas import care as schemas
+from gateway.api.schemas.base import ExactRoute
 from gateway.clock import iso
 from gateway.domain import care as domain
 from gateway.domain.roles import Role
@@ -34,7 +36,7 @@ from gateway.services.care import (
 from gateway.storage.care_models import CareItem, CarePlan
 from gateway.storage.models import Home
 
-router = APIRouter(prefix="/api/care", tags=["care"])
+router = APIRouter(prefix="/api/care", tags=["care"], route_class=ExactRoute)
 
 OFFICE = frozenset({Role.ADMIN, Role.DISPATCHER})
 READERS = OFFICE | {Role.GRID_WORKER}
@@ -153,7 +155,7 @@ def _detail(session: Any, plan: CarePlan, home: Home | None, now: datetime, tz: 
     return out
 
 
-@router.get("/kinds")
+@router.get("/kinds", response_model=list[schemas.CareKind])
 def kinds(_: Reader) -> list[dict[str, Any]]:
     """The care items and their defaults."""
     out = []
@@ -165,7 +167,7 @@ def kinds(_: Reader) -> list[dict[str, Any]]:
     return out
 
 
-@router.get("/plans")
+@router.get("/plans", response_model=list[schemas.Plan])
 def plans(session: SessionDep, tz: ZoneDep, principal: Reader, grid: str | None = None,
           home_id: str | None = None, limit: Annotated[int, Query(ge=1, le=2000)] = 500) -> list[dict[str, Any]]:
     if principal.role is Role.GRID_WORKER:
@@ -177,7 +179,7 @@ def plans(session: SessionDep, tz: ZoneDep, principal: Reader, grid: str | None 
     return [plan_json(p, h, items.get(p.id or 0, []), tz) for p, h in rows]
 
 
-@router.get("/plans/{home_id}")
+@router.get("/plans/{home_id}", response_model=schemas.PlanDetail)
 def get_plan(home_id: str, session: SessionDep, now: NowDep, tz: ZoneDep, principal: Reader) -> dict[str, Any]:
     home = _home(session, principal, home_id)
     plan = plan_of(session, home_id=home_id)
@@ -186,7 +188,7 @@ def get_plan(home_id: str, session: SessionDep, now: NowDep, tz: ZoneDep, princi
     return _detail(session, plan, home, now, tz)
 
 
-@router.put("/plans/{home_id}")
+@router.put("/plans/{home_id}", response_model=schemas.PlanDetail)
 def put_plan(home_id: str, body: PlanIn, session: SessionDep, now: NowDep, tz: ZoneDep,
              principal: Writer) -> dict[str, Any]:
     """Create or replace the plan: every care item is set as given, or to its defaults."""

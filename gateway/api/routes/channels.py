@@ -8,6 +8,8 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field
 
 from gateway.api.deps import Allowed, NowDep, SessionDep
+from gateway.api.schemas import channels as schemas
+from gateway.api.schemas.base import ExactRoute
 from gateway.clock import iso
 from gateway.domain.roles import Perm
 from gateway.notify import outbox
@@ -15,7 +17,7 @@ from gateway.notify.messages import Notice
 from gateway.notify.models import Notification, NotifyChannel
 from gateway.services.accounts import Principal
 
-router = APIRouter(tags=["notifications"])
+router = APIRouter(tags=["notifications"], route_class=ExactRoute)
 
 Admin = Annotated[Principal, Depends(Allowed(Perm.CHANNELS_WRITE))]
 Office = Annotated[Principal, Depends(Allowed(Perm.USERS_READ))]
@@ -42,12 +44,12 @@ def notification_json(n: Notification) -> dict[str, Any]:
             "last_error": n.last_error, "created_at": iso(n.created_at), "sent_at": iso(n.sent_at)}
 
 
-@router.get("/api/channels")
+@router.get("/api/channels", response_model=list[schemas.Channel])
 def list_channels(session: SessionDep, _: Admin) -> list[dict[str, Any]]:
     return [channel_json(c) for c in outbox.list_channels(session)]  # secrets are never shown
 
 
-@router.put("/api/channels/{name}")
+@router.put("/api/channels/{name}", response_model=schemas.Channel)
 def put_channel(name: str, body: ChannelIn, session: SessionDep, now: NowDep, _: Admin) -> dict[str, Any]:
     existing = outbox.get_channel(session, name=name)
     secret = body.secret if body.secret is not None else (existing.secret if existing else None)
@@ -61,7 +63,7 @@ def put_channel(name: str, body: ChannelIn, session: SessionDep, now: NowDep, _:
     return channel_json(row)
 
 
-@router.delete("/api/channels/{name}")
+@router.delete("/api/channels/{name}", response_model=schemas.Deleted)
 def delete_channel(name: str, session: SessionDep, _: Admin) -> dict[str, bool]:
     if not outbox.delete_channel(session, name=name):
         raise HTTPException(404, f"no channel {name!r}")
@@ -69,7 +71,7 @@ def delete_channel(name: str, session: SessionDep, _: Admin) -> dict[str, bool]:
     return {"deleted": True}
 
 
-@router.post("/api/channels/{name}/test")
+@router.post("/api/channels/{name}/test", response_model=schemas.Queued)
 def test_channel(name: str, session: SessionDep, now: NowDep, principal: Admin) -> dict[str, int]:
     """Queue a test message on one channel (to the admin, for per-person channels)."""
     channel = outbox.get_channel(session, name=name)
@@ -85,7 +87,7 @@ def test_channel(name: str, session: SessionDep, now: NowDep, principal: Admin) 
     return {"queued": n}
 
 
-@router.get("/api/notifications")
+@router.get("/api/notifications", response_model=list[schemas.Notification])
 def list_notifications(
     session: SessionDep, _: Office,
     status: Literal["pending", "sending", "sent", "failed"] | None = None,

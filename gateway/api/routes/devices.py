@@ -13,8 +13,10 @@ from pydantic import BaseModel, BeforeValidator, Field, ValidationError
 from sqlmodel import col, select
 
 from gateway.api.deps import Allowed, NowDep, SessionDep, ZoneDep
-from gateway.api.downloads import csv_text, download
+from gateway.api.downloads import CsvFile, csv_text, download
 from gateway.api.routes.homes import HOME_ID
+from gateway.api.schemas import devices as schemas
+from gateway.api.schemas.base import ExactRoute
 from gateway.api.uploads import read_csv
 from gateway.clock import iso
 from gateway.domain.roles import Perm
@@ -23,7 +25,7 @@ from gateway.storage import crud, registry
 from gateway.storage import fleet as store
 from gateway.storage.models import Device, DeviceStatus, Home
 
-router = APIRouter(prefix="/api/devices", tags=["devices"])
+router = APIRouter(prefix="/api/devices", tags=["devices"], route_class=ExactRoute)
 
 READ = Depends(Allowed(Perm.DEVICES_READ))
 WRITE = Depends(Allowed(Perm.DEVICES_WRITE))
@@ -99,7 +101,7 @@ def _check_copies(home: Home, given: dict[str, Any]) -> None:
                                      "change the home, or leave it out")
 
 
-@router.get("", dependencies=[READ])
+@router.get("", dependencies=[READ], response_model=list[schemas.Device])
 def list_devices(
     session: SessionDep,
     grid: str | None = None,
@@ -120,7 +122,7 @@ def list_devices(
 CSV_FIELDS = ("device_id", "home_id", "model", "kind", "resident", "address", "grid")
 
 
-@router.get("/export", dependencies=[READ])
+@router.get("/export", dependencies=[READ], response_class=CsvFile)
 def export_devices(session: SessionDep, now: NowDep, tz: ZoneDep, grid: str | None = None) -> Response:
     """The registry (of a grid) as CSV, UTF-8 with a BOM; ``POST /api/devices/import`` takes it back."""
     stmt = select(Device).order_by(col(Device.device_id))
@@ -130,7 +132,7 @@ def export_devices(session: SessionDep, now: NowDep, tz: ZoneDep, grid: str | No
     return download(csv_text(CSV_FIELDS, rows, cell=fleet.csv_cell), f"shewu-devices-{now.astimezone(tz):%Y%m%d}.csv")
 
 
-@router.get("/unregistered", dependencies=[READ])
+@router.get("/unregistered", dependencies=[READ], response_model=list[schemas.UnregisteredDevice])
 def unregistered_devices(
     session: SessionDep, limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[dict[str, Any]]:
@@ -142,7 +144,7 @@ def unregistered_devices(
             for r in registry.unregistered_heard(session, limit=limit)]
 
 
-@router.get("/{device_id:path}/history", dependencies=[READ])
+@router.get("/{device_id:path}/history", dependencies=[READ], response_model=schemas.DeviceHistory)
 def device_history(
     device_id: str,
     session: SessionDep,
@@ -156,7 +158,7 @@ def device_history(
     return fleet.device_history(session, device_id=device_id, days=days, now=now)
 
 
-@router.get("/{device_id:path}", dependencies=[READ])
+@router.get("/{device_id:path}", dependencies=[READ], response_model=schemas.Device)
 def get_device(device_id: str, session: SessionDep) -> dict[str, Any]:
     device = crud.get_device(session, device_id=device_id)
     if device is None:
@@ -164,7 +166,7 @@ def get_device(device_id: str, session: SessionDep) -> dict[str, Any]:
     return _one(session, device)
 
 
-@router.post("", status_code=201, dependencies=[WRITE])
+@router.post("", status_code=201, dependencies=[WRITE], response_model=schemas.Device)
 def create_device(body: DeviceIn, session: SessionDep, now: NowDep) -> dict[str, Any]:
     if crud.get_device(session, device_id=body.device_id) is not None:
         raise HTTPException(409, f"device {body.device_id!r} already exists")
@@ -180,7 +182,7 @@ def create_device(body: DeviceIn, session: SessionDep, now: NowDep) -> dict[str,
     return _one(session, device)
 
 
-@router.post("/import", dependencies=[WRITE])
+@router.post("/import", dependencies=[WRITE], response_model=schemas.ImportReport)
 async def import_devices(request: Request, session: SessionDep, now: NowDep) -> dict[str, Any]:
     """CSV with a header (columns as the export writes them; ``device_id`` required, absent
     columns leave stored values as they are). A row with a ``home_id`` takes resident, address
@@ -229,7 +231,7 @@ def import_rows(session: Any, rows: Any, now: Any) -> dict[str, Any]:
     return {"created": created, "updated": updated, "errors": errors}
 
 
-@router.post("/import-z2m", dependencies=[WRITE])
+@router.post("/import-z2m", dependencies=[WRITE], response_model=schemas.Z2mImport)
 def import_z2m(
     session: SessionDep,
     now: NowDep,
@@ -246,7 +248,7 @@ def import_z2m(
     return {**result, "counts": {k: len(v) for k, v in result.items()}}
 
 
-@router.patch("/{device_id:path}", dependencies=[WRITE])
+@router.patch("/{device_id:path}", dependencies=[WRITE], response_model=schemas.Device)
 def update_device(device_id: str, body: DevicePatch, session: SessionDep, now: NowDep) -> dict[str, Any]:
     device = crud.get_device(session, device_id=device_id)
     if device is None:

@@ -8,18 +8,20 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query
 
 from gateway.api.deps import Allowed, NowDep, SessionDep
+from gateway.api.schemas import fleet as schemas
+from gateway.api.schemas.base import ExactRoute
 from gateway.clock import iso
 from gateway.domain.roles import Perm
 from gateway.services import fleet
 
-router = APIRouter(tags=["fleet"])
+router = APIRouter(tags=["fleet"], route_class=ExactRoute)
 
 READ = Depends(Allowed(Perm.DEVICES_READ))
 
 State = Literal["ok", "offline", "tamper", "low_battery", "power_lost"]
 
 
-@router.get("/api/fleet", dependencies=[READ])
+@router.get("/api/fleet", dependencies=[READ], response_model=schemas.Fleet)
 def list_fleet(
     session: SessionDep,
     now: NowDep,
@@ -37,7 +39,7 @@ def list_fleet(
                        offset=offset)
 
 
-@router.get("/api/fleet/{device_id:path}", dependencies=[READ])
+@router.get("/api/fleet/{device_id:path}", dependencies=[READ], response_model=schemas.FleetDeviceDetail)
 def fleet_device(device_id: str, session: SessionDep, now: NowDep) -> dict[str, Any]:
     """One device as the fleet list shows it, with its supervision profile."""
     rows = fleet.fleet_devices(session, device_id=device_id)
@@ -51,7 +53,7 @@ def fleet_device(device_id: str, session: SessionDep, now: NowDep) -> dict[str, 
     return row
 
 
-@router.get("/api/models", dependencies=[READ])
+@router.get("/api/models", dependencies=[READ], response_model=schemas.Models)
 def list_models() -> dict[str, Any]:
     """The known device models (``device_adapters.models``): the fields each understands and
     the events they raise, its kind, battery thresholds and supervision profile

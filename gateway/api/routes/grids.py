@@ -11,12 +11,14 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Request
 
 from gateway.api.deps import Allowed, NowDep, SessionDep
 from gateway.api.routes.residents import unprocessable
+from gateway.api.schemas import grids as schemas
+from gateway.api.schemas.base import ExactRoute
 from gateway.api.uploads import read_csv
 from gateway.domain.roles import Perm
 from gateway.services import people
 from gateway.services.accounts import Principal
 
-router = APIRouter(prefix="/api/grids", tags=["grids"])
+router = APIRouter(prefix="/api/grids", tags=["grids"], route_class=ExactRoute)
 
 # Who works where is part of the rota's picture (staff read it); staff assignments are the
 # users' (admins write them).
@@ -24,14 +26,14 @@ Reader = Annotated[Principal, Depends(Allowed(Perm.ROTA_READ))]
 Writer = Annotated[Principal, Depends(Allowed(Perm.USERS_WRITE))]
 
 
-@router.get("")
+@router.get("", response_model=list[schemas.Grid])
 def list_grids(_: Reader, session: SessionDep) -> list[dict[str, Any]]:
     """Every grid: defined ones and those that homes or grid workers name, with their workers
     and how many homes, residents and residents living alone they hold."""
     return people.list_grids(session)
 
 
-@router.post("/import")
+@router.post("/import", response_model=schemas.GridImport)
 async def import_grids(request: Request, user: Writer, session: SessionDep, now: NowDep) -> dict[str, Any]:
     """A grid CSV (``grid,name,workers``; workers' user names separated by ``;``) as the body or a
     multipart ``file``. Each grid in the file gets exactly the workers listed. All or nothing."""
@@ -44,7 +46,7 @@ async def import_grids(request: Request, user: Writer, session: SessionDep, now:
     return {"grids": count}
 
 
-@router.put("/{grid}")
+@router.put("/{grid}", response_model=schemas.Grid)
 def put_grid(grid: Annotated[str, Path(pattern=people.GRID_CODE)], body: people.GridIn, user: Writer,
              session: SessionDep, now: NowDep) -> dict[str, Any]:
     """Set a grid's name and its workers (user names with the role grid_worker): those listed

@@ -13,7 +13,9 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 from sqlmodel import col, select
 
 from gateway.api.deps import Allowed, NowDep, SessionDep, ZoneDep
-from gateway.api.downloads import csv_text, download
+from gateway.api.downloads import CsvFile, csv_text, download
+from gateway.api.schemas import homes as schemas
+from gateway.api.schemas.base import ExactRoute
 from gateway.api.uploads import read_csv
 from gateway.clock import iso
 from gateway.domain.roles import Perm
@@ -22,7 +24,7 @@ from gateway.services import fleet
 from gateway.storage import fleet as store
 from gateway.storage.models import Device, Home
 
-router = APIRouter(prefix="/api/homes", tags=["homes"])
+router = APIRouter(prefix="/api/homes", tags=["homes"], route_class=ExactRoute)
 
 READ = Depends(Allowed(Perm.DEVICES_READ))
 WRITE = Depends(Allowed(Perm.DEVICES_WRITE))
@@ -115,7 +117,7 @@ def _get(session: Any, home_id: str) -> Home:
     return home
 
 
-@router.get("", dependencies=[READ])
+@router.get("", dependencies=[READ], response_model=list[schemas.Home])
 def list_homes(
     session: SessionDep,
     grid: str | None = None,
@@ -135,7 +137,7 @@ def list_homes(
     return [home_json(h, counts.get(h.home_id, 0)) for h in homes]
 
 
-@router.get("/export", dependencies=[READ])
+@router.get("/export", dependencies=[READ], response_class=CsvFile)
 def export_homes(session: SessionDep, now: NowDep, tz: ZoneDep, grid: str | None = None) -> Response:
     """Every home (of a grid) as CSV, UTF-8 with a BOM; ``POST /api/homes/import`` takes it back."""
     stmt = select(Home).order_by(col(Home.home_id))
@@ -145,7 +147,7 @@ def export_homes(session: SessionDep, now: NowDep, tz: ZoneDep, grid: str | None
     return download(csv_text(CSV_FIELDS, rows, cell=fleet.csv_cell), f"shewu-homes-{now.astimezone(tz):%Y%m%d}.csv")
 
 
-@router.get("/{home_id}", dependencies=[READ])
+@router.get("/{home_id}", dependencies=[READ], response_model=schemas.HomeDetail)
 def get_home(home_id: str, session: SessionDep) -> dict[str, Any]:
     home = _get(session, home_id)
     devices = session.exec(select(Device).where(Device.home_id == home_id).order_by(col(Device.device_id))).all()
@@ -154,7 +156,7 @@ def get_home(home_id: str, session: SessionDep) -> dict[str, Any]:
     return out
 
 
-@router.post("", status_code=201, dependencies=[WRITE])
+@router.post("", status_code=201, dependencies=[WRITE], response_model=schemas.Home)
 def create_home(body: HomeIn, session: SessionDep, now: NowDep) -> dict[str, Any]:
     if session.get(Home, body.home_id) is not None:
         raise HTTPException(409, f"home {body.home_id!r} already exists")
@@ -164,7 +166,7 @@ def create_home(body: HomeIn, session: SessionDep, now: NowDep) -> dict[str, Any
     return home_json(home, 0)
 
 
-@router.patch("/{home_id}", dependencies=[WRITE])
+@router.patch("/{home_id}", dependencies=[WRITE], response_model=schemas.Home)
 def update_home(home_id: str, body: HomePatch, session: SessionDep, now: NowDep) -> dict[str, Any]:
     """Change a home; its devices' copies of resident, address and grid change with it."""
     home = _get(session, home_id)
@@ -199,7 +201,7 @@ def _csv_value(name: str, text: str) -> Any:
     return text
 
 
-@router.post("/import", dependencies=[WRITE])
+@router.post("/import", dependencies=[WRITE], response_model=schemas.HomeImport)
 async def import_homes(request: Request, session: SessionDep, now: NowDep) -> dict[str, Any]:
     """CSV with a header (columns as the export writes them; ``home_id`` required, absent columns
     leave stored values as they are). Creates or updates each home, and the copies on its

@@ -17,6 +17,8 @@ from gateway import xlsx
 from gateway.api.deps import Allowed, NowDep, RuntimeDep, SessionDep, ZoneDep
 from gateway.api.downloads import CSV_MEDIA_TYPE, csv_text
 from gateway.api.routes.orders import scope
+from gateway.api.schemas import lists as schemas
+from gateway.api.schemas.base import ExactRoute
 from gateway.clock import iso
 from gateway.domain.reports import parse_period
 from gateway.domain.roles import Perm
@@ -24,7 +26,7 @@ from gateway.services import lists
 from gateway.services.accounts import Principal
 from gateway.storage.people_models import Grid
 
-router = APIRouter(prefix="/api/lists", tags=["lists"])
+router = APIRouter(prefix="/api/lists", tags=["lists"], route_class=ExactRoute)
 
 OrdersReader = Annotated[Principal, Depends(Allowed(Perm.ORDERS_READ))]
 UsersReader = Annotated[Principal, Depends(Allowed(Perm.USERS_READ))]
@@ -42,6 +44,12 @@ Many = Annotated[list[str] | None, Query()]
 FormatQ = Annotated[Format, Query(description="json (the page), csv or xlsx (the same rows)")]
 LangQ = Annotated[Lang, Query(description="the language of the words in the rows and of the export's header")]
 LimitQ = Annotated[int, Query(ge=1, le=lists.MAX_ROWS)]
+# format=csv and format=xlsx answer the same rows as a file (the JSON schema is the response model)
+EXPORTS: dict[int | str, dict[str, Any]] = {
+    200: {"description": "JSON; with format=csv or format=xlsx the same rows as a file",
+          "content": {CSV_MEDIA_TYPE.split(";")[0]: {"schema": {"type": "string"}},
+                      xlsx.MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}}},
+}
 
 
 def _period(from_: str | None, to: str | None, now: datetime, tz: tzinfo) -> tuple[datetime, datetime]:
@@ -113,7 +121,7 @@ def _filters_json(f: lists.ListFilters) -> dict[str, Any]:
 # --- routes -----------------------------------------------------------------------------------
 
 
-@router.get("/needs")
+@router.get("/needs", response_model=schemas.OrderList, responses=EXPORTS)
 def needs(session: SessionDep, now: NowDep, tz: ZoneDep, principal: OrdersReader, from_: FromQ = None,
           to: ToQ = None, grid: Many = None, status: Many = None,
           category: Annotated[list[str] | None, Query(description="emergency, repair, maintenance, wellbeing, "
@@ -130,7 +138,7 @@ def needs(session: SessionDep, now: NowDep, tz: ZoneDep, principal: OrdersReader
                   meta={"period": _period_json(start, end, tz), "filters": _filters_json(f), "now": iso(now)})
 
 
-@router.get("/services")
+@router.get("/services", response_model=schemas.OrderList, responses=EXPORTS)
 def services(session: SessionDep, now: NowDep, tz: ZoneDep, principal: OrdersReader, from_: FromQ = None,
              to: ToQ = None, grid: Many = None,
              status: Annotated[list[str] | None, Query(description="resolved, closed")] = None,
@@ -145,7 +153,7 @@ def services(session: SessionDep, now: NowDep, tz: ZoneDep, principal: OrdersRea
                   meta={"period": _period_json(start, end, tz), "filters": _filters_json(f), "now": iso(now)})
 
 
-@router.get("/resources")
+@router.get("/resources", response_model=schemas.ResourceList, responses=EXPORTS)
 def resources(session: SessionDep, now: NowDep, tz: ZoneDep, principal: UsersReader, from_: FromQ = None,
               to: ToQ = None, grid: Many = None,
               status: Annotated[list[str] | None, Query(description="available, busy, off_duty")] = None,
@@ -164,7 +172,7 @@ def resources(session: SessionDep, now: NowDep, tz: ZoneDep, principal: UsersRea
                   meta={"period": _period_json(start, end, tz), "filters": filters, "now": iso(now)})
 
 
-@router.get("/summary")
+@router.get("/summary", response_model=schemas.YearSummary, responses=EXPORTS)
 def summary(session: SessionDep, now: NowDep, tz: ZoneDep, runtime: RuntimeDep, principal: ReportsReader,
             year: Annotated[int | None, Query(ge=2000, le=2100, description="default: this year, community time")]
             = None,

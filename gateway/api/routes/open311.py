@@ -39,6 +39,8 @@ from fastapi.responses import JSONResponse
 from sqlmodel import Session, col, select
 
 from gateway.api.deps import NowDep, RuntimeDep, SessionDep, ZoneDep, request_token
+from gateway.api.schemas import open311 as schemas
+from gateway.api.schemas.base import ExactRoute
 from gateway.clock import iso
 from gateway.domain import open311
 from gateway.domain.open311 import Open311Error, RequestView
@@ -49,7 +51,7 @@ from gateway.storage import accounts, crud
 from gateway.storage.models import Home, Order, ServiceRequest, TimelineEntry
 from gateway.views import order_json
 
-router = APIRouter(prefix="/open311/v2", tags=["open311"])
+router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=ExactRoute)
 
 OFFICE = frozenset({Role.ADMIN, Role.DISPATCHER})
 TIMELINE_ACTION = "open311"
@@ -174,13 +176,14 @@ def _query(session: Session, where: list[Any], limit: int = open311.MAX_RESULTS)
 # --- services ---------------------------------------------------------------------------------
 
 
-@router.get("/services.json")
+@router.get("/services.json", response_model=list[schemas.Service])
 def services() -> list[dict[str, Any]]:
     """Our request categories as GeoReport v2 services."""
     return open311.services()
 
 
-@router.get("/services/{service_code}.json", response_model=None)
+@router.get("/services/{service_code}.json", response_model=schemas.ServiceDefinition,
+            responses=schemas.errors(404))
 def service_definition(service_code: str) -> dict[str, Any] | JSONResponse:
     c = open311.category_for(service_code)
     if c is None:
@@ -245,7 +248,7 @@ def _home(session: Session, principal: Principal, fields: Mapping[str, str]) -> 
     return home
 
 
-@router.post("/requests.json", response_model=None)
+@router.post("/requests.json", response_model=list[schemas.Filed], responses=schemas.errors(400, 403, 404))
 async def post_request(request: Request, session: SessionDep, now: NowDep, tz: ZoneDep,
                        runtime: RuntimeDep) -> list[dict[str, Any]] | JSONResponse:
     """File a resident's request. Answers ``[{service_request_id, service_notice, account_id}]``."""
@@ -294,7 +297,7 @@ async def post_request(request: Request, session: SessionDep, now: NowDep, tz: Z
 # --- following --------------------------------------------------------------------------------
 
 
-@router.get("/requests.json", response_model=None)
+@router.get("/requests.json", response_model=list[schemas.ServiceRequest], responses=schemas.errors(400, 403))
 def get_requests(request: Request, session: SessionDep, now: NowDep, tz: ZoneDep
                  ) -> list[dict[str, Any]] | JSONResponse:
     """Service requests: ``service_request_id`` (comma list; overrides the rest), ``service_code``
@@ -351,7 +354,8 @@ def _search(q: Mapping[str, str], now: datetime, tz: Any) -> list[Any]:
     return where
 
 
-@router.get("/requests/{service_request_id}.json", response_model=None)
+@router.get("/requests/{service_request_id}.json", response_model=list[schemas.ServiceRequest],
+            responses=schemas.errors(403, 404))
 def get_request(service_request_id: str, request: Request, session: SessionDep, now: NowDep
                 ) -> list[dict[str, Any]] | JSONResponse:
     """One service request, as a list of one (GeoReport v2)."""

@@ -8,6 +8,8 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field
 
 from gateway.api.deps import Allowed, NowDep, RuntimeDep, SessionDep, ZoneDep
+from gateway.api.schemas import orders as schemas
+from gateway.api.schemas.base import ExactRoute
 from gateway.domain.orders import Action, IllegalTransition
 from gateway.domain.roles import Perm, Role, allowed
 from gateway.services.accounts import Principal
@@ -18,7 +20,7 @@ from gateway.storage import crud
 from gateway.storage.models import Order
 from gateway.views import order_json, timeline_json
 
-router = APIRouter(prefix="/api/orders", tags=["orders"])
+router = APIRouter(prefix="/api/orders", tags=["orders"], route_class=ExactRoute)
 
 Reader = Annotated[Principal, Depends(Allowed(Perm.ORDERS_READ))]
 
@@ -64,7 +66,7 @@ def in_scope(principal: Principal, order: Order) -> bool:
     return all(getattr(order, field) == value for field, value in scope(principal).items())
 
 
-@router.get("")
+@router.get("", response_model=list[schemas.Order])
 def list_orders(
     session: SessionDep,
     now: NowDep,
@@ -88,7 +90,7 @@ def visible_order(session: Any, order_id: int, principal: Principal) -> Order:
     return order
 
 
-@router.get("/{order_id}")
+@router.get("/{order_id}", response_model=schemas.OrderDetail)
 def get_order(order_id: int, session: SessionDep, now: NowDep, principal: Reader) -> dict[str, Any]:
     order = visible_order(session, order_id, principal)
     out = order_json(order, now)
@@ -96,7 +98,7 @@ def get_order(order_id: int, session: SessionDep, now: NowDep, principal: Reader
     return out
 
 
-@router.get("/{order_id}/proposals")
+@router.get("/{order_id}/proposals", response_model=list[schemas.Proposal])
 def dispatch_proposals(order_id: int, session: SessionDep, principal: Reader) -> list[dict[str, Any]]:
     """Technicians Shewu would send, best first: the skill, not off duty, least loaded, nearest."""
     if not allowed(principal.role, Perm.ORDERS_DISPATCH):
@@ -106,7 +108,7 @@ def dispatch_proposals(order_id: int, session: SessionDep, principal: Reader) ->
             for p in proposals(session, order=order)]
 
 
-@router.post("/{order_id}/{action}")
+@router.post("/{order_id}/{action}", response_model=schemas.Order)
 def act_on_order(
     order_id: int, action: Action, body: ActionBody, session: SessionDep, now: NowDep, runtime: RuntimeDep,
     principal: Reader, tz: ZoneDep,

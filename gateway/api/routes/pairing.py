@@ -10,12 +10,14 @@ from pydantic import BaseModel, Field
 
 from gateway.api.deps import Allowed, NowDep, PrincipalDep, SessionDep
 from gateway.api.routes.homes import HOME_ID
+from gateway.api.schemas.base import ExactRoute
+from gateway.api.schemas.pairing import Pairing
 from gateway.domain.pairing import PAIRING_KINDS
 from gateway.domain.roles import Perm
 from gateway.services import pairing
 from gateway.storage.models import PairingSession
 
-router = APIRouter(prefix="/api/pairing", tags=["devices"])
+router = APIRouter(prefix="/api/pairing", tags=["devices"], route_class=ExactRoute)
 
 WRITE = Depends(Allowed(Perm.DEVICES_WRITE))
 PairingId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -34,7 +36,7 @@ def _row(session: Any, pairing_id: int) -> PairingSession:
     return row
 
 
-@router.post("", status_code=201, dependencies=[WRITE])
+@router.post("", status_code=201, dependencies=[WRITE], response_model=Pairing)
 def start_pairing(body: PairingIn, session: SessionDep, now: NowDep, principal: PrincipalDep) -> dict[str, Any]:
     """Wait ``seconds`` for a device never heard before to send anything but availability (press
     its button, trigger it, put its battery in); it is then registered in ``home_id`` as ``kind``,
@@ -49,12 +51,12 @@ def start_pairing(body: PairingIn, session: SessionDep, now: NowDep, principal: 
     return pairing.as_json(row, now)
 
 
-@router.get("/{pairing_id}", dependencies=[WRITE])
+@router.get("/{pairing_id}", dependencies=[WRITE], response_model=Pairing)
 def get_pairing(pairing_id: PairingId, session: SessionDep, now: NowDep) -> dict[str, Any]:
     return pairing.as_json(_row(session, pairing_id), now)
 
 
-@router.delete("/{pairing_id}", dependencies=[WRITE])
+@router.delete("/{pairing_id}", dependencies=[WRITE], response_model=Pairing)
 def cancel_pairing(pairing_id: PairingId, session: SessionDep, now: NowDep) -> dict[str, Any]:
     try:
         row = pairing.cancel(session, row=_row(session, pairing_id), now=now)

@@ -14,7 +14,9 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from gateway.api.deps import Allowed, NowDep, RuntimeDep, SessionDep, ZoneDep
-from gateway.api.downloads import csv_text, download
+from gateway.api.downloads import CsvFile, csv_text, download
+from gateway.api.schemas import reports as schemas
+from gateway.api.schemas.base import ExactRoute
 from gateway.clock import iso
 from gateway.domain.reports import (
     BREACH_REASONS,
@@ -32,7 +34,7 @@ from gateway.domain.roles import Perm
 from gateway.services.accounts import Principal
 from gateway.services.reports import Filters, NoBreach, OrderNotFound, response_report, set_breach_reason
 
-router = APIRouter(prefix="/api/reports", tags=["reports"])
+router = APIRouter(prefix="/api/reports", tags=["reports"], route_class=ExactRoute)
 
 Reader = Annotated[Principal, Depends(Allowed(Perm.REPORTS_READ))]
 Reviewer = Annotated[Principal, Depends(Allowed(Perm.ORDERS_REVIEW))]
@@ -122,7 +124,7 @@ def report_json(rep: Report, filters: Filters, time_zone: str) -> dict[str, Any]
     }
 
 
-@router.get("/response")
+@router.get("/response", response_model=schemas.ResponseReport)
 def response(session: SessionDep, now: NowDep, runtime: RuntimeDep, tz: ZoneDep, filters: FiltersDep,
              principal: Reader) -> dict[str, Any]:
     """Time to acknowledge / on site / resolve, the emergencies' on-site rate, breaches, and MTTA
@@ -152,7 +154,7 @@ ORDER_COLUMNS = [
 ]
 
 
-@router.get("/response.csv")
+@router.get("/response.csv", response_class=CsvFile)
 def response_csv(session: SessionDep, now: NowDep, tz: ZoneDep, filters: FiltersDep,
                  principal: Reader) -> Response:
     """One row per order of the period, with its times (seconds) and breach; UTF-8 with a BOM."""
@@ -179,7 +181,7 @@ GROUP_COLUMNS = [
 ]
 
 
-@router.get("/response-groups.csv")
+@router.get("/response-groups.csv", response_class=CsvFile)
 def response_groups_csv(session: SessionDep, now: NowDep, tz: ZoneDep, filters: FiltersDep,
                         principal: Reader) -> Response:
     """The aggregates: one row per grid, team and month (``group`` says which), after a row
@@ -197,7 +199,7 @@ def response_groups_csv(session: SessionDep, now: NowDep, tz: ZoneDep, filters: 
 # --- breach review ----------------------------------------------------------------------------
 
 
-@router.get("/breach-reasons")
+@router.get("/breach-reasons", response_model=list[schemas.BreachReason])
 def breach_reasons(principal: Reader) -> list[dict[str, str]]:
     """The reasons a reviewer may give for a breach, with their labels."""
     return [{"code": r.code, "zh": r.zh, "en": r.en} for r in BREACH_REASONS]
@@ -208,7 +210,7 @@ class BreachReasonBody(BaseModel):
     note: str | None = Field(default=None, max_length=2000)
 
 
-@router.put("/breaches/{order_id}")
+@router.put("/breaches/{order_id}", response_model=schemas.Breach)
 def review_breach(order_id: int, body: BreachReasonBody, session: SessionDep, now: NowDep, tz: ZoneDep,
                   principal: Reviewer) -> dict[str, Any]:
     """Give (or change) the reason for an order's breach: a ``breach_reason`` timeline entry; the

@@ -12,6 +12,9 @@ from sqlmodel import select
 
 from gateway import photos
 from gateway.api.deps import Allowed, NowDep, PrincipalDep, RuntimeDep, SessionDep, ZoneDep
+from gateway.api.schemas import requests as schemas
+from gateway.api.schemas.base import ExactRoute
+from gateway.api.schemas.orders import Order as OrderOut
 from gateway.clock import iso
 from gateway.domain.orders import Action, IllegalTransition
 from gateway.domain.requests import CATEGORIES
@@ -24,7 +27,7 @@ from gateway.storage.models import Home, Order, ServiceRequest
 from gateway.storage.people_models import Resident
 from gateway.views import order_json
 
-router = APIRouter(prefix="/api/requests", tags=["requests"])
+router = APIRouter(prefix="/api/requests", tags=["requests"], route_class=ExactRoute)
 
 Filer = Annotated[Principal, Depends(Allowed(Perm.REQUESTS_FILE))]
 Confirmer = Annotated[Principal, Depends(Allowed(Perm.REQUESTS_CONFIRM))]
@@ -110,7 +113,7 @@ def _may_see(session: Any, principal: Principal, order: Order) -> bool:
     return order.assignee == principal.name  # a technician: their own
 
 
-@router.get("/categories")
+@router.get("/categories", response_model=list[schemas.Category])
 def categories(_: PrincipalDep) -> list[dict[str, Any]]:
     return [{"code": c.code, "zh": c.zh, "en": c.en, "team": c.team, "skill": c.skill.value if c.skill else None,
              "targets": {"accept_hours": c.targets.accept_hours, "onsite_hours": c.targets.onsite_hours,
@@ -118,7 +121,7 @@ def categories(_: PrincipalDep) -> list[dict[str, Any]]:
             for c in CATEGORIES.values()]
 
 
-@router.post("/photos", status_code=201)
+@router.post("/photos", status_code=201, response_model=schemas.PhotoId)
 async def upload_photo(request: Request, runtime: RuntimeDep, _: Filer) -> dict[str, str]:
     """A photo as the raw body (image/jpeg, image/png, image/webp) or a multipart ``file``."""
     content_type = request.headers.get("content-type", "")
@@ -136,7 +139,11 @@ async def upload_photo(request: Request, runtime: RuntimeDep, _: Filer) -> dict[
         raise HTTPException(413 if "at most" in str(exc) else 415, str(exc)) from exc
 
 
-@router.get("/photos/{photo_id}")
+PHOTO = {200: {"description": "the photo as uploaded",
+               "content": {m: {"schema": {"type": "string", "format": "binary"}} for m in photos.MEDIA.values()}}}
+
+
+@router.get("/photos/{photo_id}", response_class=FileResponse, responses=PHOTO)
 def get_photo(photo_id: str, session: SessionDep, runtime: RuntimeDep, principal: PrincipalDep) -> FileResponse:
     path = photos.path_of(runtime.settings.photo_dir, photo_id)
     row = session.exec(select(ServiceRequest).where(ServiceRequest.photo == photo_id)).first() if path else None
@@ -146,7 +153,7 @@ def get_photo(photo_id: str, session: SessionDep, runtime: RuntimeDep, principal
     return FileResponse(path, media_type=photos.MEDIA[path.suffix.lstrip(".")])
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=schemas.Request)
 def file(body: RequestIn, session: SessionDep, now: NowDep, tz: ZoneDep, runtime: RuntimeDep,
          principal: Filer) -> dict[str, Any]:
     home = _home_of(session, principal, body.home_id)
@@ -165,7 +172,7 @@ def file(body: RequestIn, session: SessionDep, now: NowDep, tz: ZoneDep, runtime
     return out
 
 
-@router.get("")
+@router.get("", response_model=list[schemas.Request])
 def list_requests(session: SessionDep, now: NowDep, principal: PrincipalDep,
                   limit: int = 200) -> list[dict[str, Any]]:
     if principal.role is Role.RESIDENT:
@@ -193,7 +200,7 @@ def _own_order(session: Any, principal: Principal, order_id: int) -> Order:
     return order
 
 
-@router.post("/{order_id}/confirm")
+@router.post("/{order_id}/confirm", response_model=OrderOut)
 def confirm_request(order_id: int, body: ConfirmIn, session: SessionDep, now: NowDep, runtime: RuntimeDep,
                     principal: Confirmer) -> dict[str, Any]:
     _own_order(session, principal, order_id)
@@ -208,7 +215,7 @@ def confirm_request(order_id: int, body: ConfirmIn, session: SessionDep, now: No
     return out
 
 
-@router.post("/{order_id}/reopen")
+@router.post("/{order_id}/reopen", response_model=OrderOut)
 def reopen_request(order_id: int, body: ReopenIn, session: SessionDep, now: NowDep, tz: ZoneDep,
                    runtime: RuntimeDep, principal: Confirmer) -> dict[str, Any]:
     _own_order(session, principal, order_id)

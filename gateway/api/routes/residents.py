@@ -13,15 +13,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
 from gateway.api.deps import NowDep, PrincipalDep, SessionDep
-from gateway.api.downloads import BOM, download
+from gateway.api.downloads import BOM, CsvFile, download
+from gateway.api.schemas import residents as schemas
+from gateway.api.schemas.base import ExactRoute
 from gateway.api.uploads import read_csv
 from gateway.domain.roles import OFFICE, Role
 from gateway.services import people
 from gateway.services.accounts import Principal
 from gateway.storage.models import Home
 
-router = APIRouter(prefix="/api/residents", tags=["residents"])
-
+router = APIRouter(prefix="/api/residents", tags=["residents"], route_class=ExactRoute)
 
 
 def office_only(principal: PrincipalDep) -> Principal:
@@ -48,7 +49,7 @@ def _viewed(session: Any, principal: Principal, resident_id: int) -> dict[str, A
     return out
 
 
-@router.get("")
+@router.get("", response_model=list[schemas.Resident])
 def list_residents(
     session: SessionDep,
     principal: PrincipalDep,
@@ -65,7 +66,7 @@ def list_residents(
     return [v for r, home in rows if (v := people.view(r, home, viewer)) is not None]
 
 
-@router.get("/export")
+@router.get("/export", response_class=CsvFile)
 def export_residents(_: Office, session: SessionDep, now: NowDep, grid: str | None = None,
                      home_id: str | None = None) -> Response:
     """Every record (sensitive parts included) as a CSV that ``POST /api/residents/import`` takes
@@ -74,7 +75,7 @@ def export_residents(_: Office, session: SessionDep, now: NowDep, grid: str | No
     return download(BOM + text, f"residents-{now:%Y%m%d}.csv")
 
 
-@router.post("/import")
+@router.post("/import", response_model=schemas.ResidentImport)
 async def import_residents(request: Request, user: Office, session: SessionDep, now: NowDep) -> dict[str, Any]:
     """A resident CSV (``id,name,home_id,phone,lives_alone,age_band,contacts,medical_notes,user``;
     contacts as ``name|relation|phone|key;...``) as the body or a multipart ``file``. All or
@@ -88,12 +89,12 @@ async def import_residents(request: Request, user: Office, session: SessionDep, 
     return {"created": result.created, "updated": result.updated}
 
 
-@router.get("/{resident_id}")
+@router.get("/{resident_id}", response_model=schemas.Resident)
 def get_resident(resident_id: int, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
     return _viewed(session, principal, resident_id)
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=schemas.Resident)
 def create_resident(body: people.ResidentIn, user: Office, session: SessionDep, now: NowDep) -> dict[str, Any]:
     try:
         resident = people.create_resident(session, data=body, now=now, by=user.actor)
@@ -104,7 +105,7 @@ def create_resident(body: people.ResidentIn, user: Office, session: SessionDep, 
     return _viewed(session, user, resident.id)
 
 
-@router.patch("/{resident_id}")
+@router.patch("/{resident_id}", response_model=schemas.Resident)
 def update_resident(resident_id: int, body: people.ResidentPatch, user: Office, session: SessionDep,
                     now: NowDep) -> dict[str, Any]:
     resident = people.get_resident(session, resident_id=resident_id)

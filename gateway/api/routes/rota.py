@@ -13,7 +13,9 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from sqlmodel import Session
 
 from gateway.api.deps import Allowed, NowDep, SessionDep, ZoneDep
-from gateway.api.downloads import BOM, download
+from gateway.api.downloads import BOM, CsvFile, download
+from gateway.api.schemas import rota as schemas
+from gateway.api.schemas.base import ExactRoute
 from gateway.api.uploads import read_csv
 from gateway.clock import iso
 from gateway.domain.roles import Perm
@@ -23,7 +25,7 @@ from gateway.services.accounts import Principal
 from gateway.storage import rota as store
 from gateway.storage.models import User
 
-router = APIRouter(tags=["rota"])
+router = APIRouter(tags=["rota"], route_class=ExactRoute)
 
 Reader = Annotated[Principal, Depends(Allowed(Perm.ROTA_READ))]
 Writer = Annotated[Principal, Depends(Allowed(Perm.ROTA_WRITE))]
@@ -134,7 +136,7 @@ def _unprocessable(exc: rota.RotaError) -> HTTPException:
 # --- routes ----------------------------------------------------------------------------------
 
 
-@router.get("/api/oncall")
+@router.get("/api/oncall", response_model=schemas.OnCall)
 def on_call(_: Reader, session: SessionDep, now: NowDep, tz: ZoneDep) -> dict[str, Any]:
     """Who is on duty now. With no duty leader on duty, ``leader_missing`` is true and
     escalations meant for the leader go to the dispatchers on duty."""
@@ -146,7 +148,7 @@ def on_call(_: Reader, session: SessionDep, now: NowDep, tz: ZoneDep) -> dict[st
             "leader_missing": duty.leader_missing}
 
 
-@router.get("/api/rota")
+@router.get("/api/rota", response_model=schemas.Rota)
 def get_rota(_: Reader, session: SessionDep, now: NowDep, tz: ZoneDep,
              since: Annotated[date | None, Query(alias="from", description="overrides from this date on; "
                                                  "default: today in the community's time zone")] = None,
@@ -155,7 +157,7 @@ def get_rota(_: Reader, session: SessionDep, now: NowDep, tz: ZoneDep,
     return rota_json(session, since=since or local_today(now, tz), tz=tz)
 
 
-@router.put("/api/rota/weekly")
+@router.put("/api/rota/weekly", response_model=schemas.Rota)
 def put_weekly(body: WeeklyIn, user: Writer, session: SessionDep, now: NowDep, tz: ZoneDep) -> dict[str, Any]:
     """Replace the whole weekly plan. Answers the rota as ``GET /api/rota`` does."""
     shifts = [Shift(s.weekday, s.start, s.end, s.user, s.duty) for s in body.shifts]
@@ -174,12 +176,12 @@ def _day_json(session: Session, day: date) -> dict[str, Any]:
             "shifts": [override_json(o, users) for o in rows]}
 
 
-@router.get("/api/rota/overrides/{day}")
+@router.get("/api/rota/overrides/{day}", response_model=schemas.RotaDay)
 def get_day(day: date, _: Reader, session: SessionDep) -> dict[str, Any]:
     return _day_json(session, day)
 
 
-@router.put("/api/rota/overrides/{day}")
+@router.put("/api/rota/overrides/{day}", response_model=schemas.RotaDay)
 def put_day(day: date, body: DayIn, user: Writer, session: SessionDep, now: NowDep) -> dict[str, Any]:
     """Replace the overrides of one date (the community's calendar). An empty list puts the
     date back on the weekly plan; a row with ``user`` null alone cancels the date's plan."""
@@ -193,7 +195,7 @@ def put_day(day: date, body: DayIn, user: Writer, session: SessionDep, now: NowD
     return _day_json(session, day)
 
 
-@router.delete("/api/rota/overrides/{day}")
+@router.delete("/api/rota/overrides/{day}", response_model=schemas.RotaDay)
 def delete_day(day: date, user: Writer, session: SessionDep, now: NowDep) -> dict[str, Any]:
     """Remove the overrides of one date: it follows the weekly plan again."""
     rota.replace_day(session, day=day, rows=[], now=now, by=user.actor)
@@ -201,7 +203,7 @@ def delete_day(day: date, user: Writer, session: SessionDep, now: NowDep) -> dic
     return _day_json(session, day)
 
 
-@router.post("/api/rota/import")
+@router.post("/api/rota/import", response_model=schemas.RotaImport)
 async def import_rota(request: Request, user: Writer, session: SessionDep, now: NowDep) -> dict[str, Any]:
     """A rota CSV (``kind,day,start,end,user,duty``) as the body or a multipart ``file``. All or
     nothing: any bad line answers 422 with every bad line, and nothing is written."""
@@ -214,7 +216,7 @@ async def import_rota(request: Request, user: Writer, session: SessionDep, now: 
     return {"weekly": result.weekly, "overrides": result.overrides, "dates": [d.isoformat() for d in result.dates]}
 
 
-@router.get("/api/rota/export")
+@router.get("/api/rota/export", response_class=CsvFile)
 def export_rota(_: Reader, session: SessionDep, now: NowDep, tz: ZoneDep,
                 since: Annotated[date | None, Query(alias="from")] = None,
                 all_dates: Annotated[bool, Query(alias="all", description="also past overrides")] = False,

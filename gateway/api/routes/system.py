@@ -6,19 +6,22 @@ import time
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Query
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi import APIRouter, Depends, Query, Response
+from fastapi.responses import PlainTextResponse
 
 from gateway.api.deps import Allowed, RuntimeDep, SessionDep
+from gateway.api.schemas import system as schemas
+from gateway.api.schemas.base import ExactRoute
 from gateway.clock import iso
 from gateway.domain.roles import Perm
 from gateway.storage import crud
 
-router = APIRouter(tags=["system"])
+router = APIRouter(tags=["system"], route_class=ExactRoute)
 
 
-@router.get("/healthz")
-def healthz(runtime: RuntimeDep) -> JSONResponse:
+@router.get("/healthz", response_model=schemas.Health,
+            responses={503: {"model": schemas.Health, "description": "degraded: status is degraded"}})
+def healthz(runtime: RuntimeDep, response: Response) -> dict[str, Any]:
     try:
         with runtime.engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
@@ -41,7 +44,8 @@ def healthz(runtime: RuntimeDep) -> JSONResponse:
         body["ingest"] = "ok" if ingest.db_ok else "failing"
         if not ingest.db_ok:
             body["reason"] = ingest.db_error  # why alarms are not being stored (held by the broker)
-    return JSONResponse(body, status_code=200 if ok else 503)
+    response.status_code = 200 if ok else 503
+    return body
 
 
 @router.get("/metrics", response_class=PlainTextResponse)
@@ -55,7 +59,8 @@ def metrics(runtime: RuntimeDep) -> str:
     return runtime.metrics.render(extra={"shewu_live_clients": runtime.hub.client_count}, counters=counters)
 
 
-@router.get("/api/deadletters", dependencies=[Depends(Allowed(Perm.DEADLETTERS_READ))])
+@router.get("/api/deadletters", dependencies=[Depends(Allowed(Perm.DEADLETTERS_READ))],
+            response_model=list[schemas.DeadLetter])
 def dead_letters(
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,

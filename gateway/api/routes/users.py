@@ -9,6 +9,8 @@ from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, Field
 
 from gateway.api.deps import Allowed, NowDep, PrincipalDep, SessionDep
+from gateway.api.schemas import users as schemas
+from gateway.api.schemas.base import ExactRoute
 from gateway.clock import iso
 from gateway.domain.dispatch import RULES, Skill
 from gateway.domain.roles import Perm, Role
@@ -18,7 +20,7 @@ from gateway.storage import accounts
 from gateway.storage import dispatch as dispatch_store
 from gateway.storage.models import User
 
-router = APIRouter(tags=["users"])
+router = APIRouter(tags=["users"], route_class=ExactRoute)
 
 UsersRead = Annotated[Principal, Depends(Allowed(Perm.USERS_READ))]
 UsersWrite = Annotated[Principal, Depends(Allowed(Perm.USERS_WRITE))]
@@ -82,13 +84,13 @@ def user_json(user: User, load: int | None = None) -> dict[str, Any]:
     return out
 
 
-@router.get("/api/users")
+@router.get("/api/users", response_model=list[schemas.User])
 def list_users(session: SessionDep, _: UsersRead, role: Role | None = None) -> list[dict[str, Any]]:
     load = dispatch_store.loads(session)
     return [user_json(u, load.get(u.name, 0)) for u in accounts.list_users(session, role=role)]
 
 
-@router.post("/api/users", status_code=201)
+@router.post("/api/users", status_code=201, response_model=schemas.User)
 def add_user(body: UserIn, session: SessionDep, now: NowDep, _: UsersWrite) -> dict[str, Any]:
     try:
         user = create_user(session, name=body.name, role=body.role.value, password=body.password, now=now,
@@ -101,7 +103,7 @@ def add_user(body: UserIn, session: SessionDep, now: NowDep, _: UsersWrite) -> d
     return user_json(user)
 
 
-@router.patch("/api/users/{name}")
+@router.patch("/api/users/{name}", response_model=schemas.User)
 def update_user(name: str, body: UserPatch, session: SessionDep, now: NowDep, principal: UsersWrite
                 ) -> dict[str, Any]:
     user = accounts.get_user(session, name=name)
@@ -124,7 +126,7 @@ def update_user(name: str, body: UserPatch, session: SessionDep, now: NowDep, pr
     return user_json(user)
 
 
-@router.get("/api/me")
+@router.get("/api/me", response_model=schemas.User | schemas.TokenPrincipal)
 def whoami(session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
     user = accounts.get_user(session, name=principal.name)
     if user is None:  # an integration token
@@ -132,7 +134,7 @@ def whoami(session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
     return user_json(user, dispatch_store.loads(session).get(user.name, 0))
 
 
-@router.put("/api/me/status")
+@router.put("/api/me/status", response_model=schemas.User)
 def set_my_status(body: StatusBody, session: SessionDep, principal: OwnStatus) -> dict[str, Any]:
     user = accounts.get_user(session, name=principal.name)
     if user is None:
@@ -143,7 +145,7 @@ def set_my_status(body: StatusBody, session: SessionDep, principal: OwnStatus) -
     return user_json(user)
 
 
-@router.get("/api/tokens")
+@router.get("/api/tokens", response_model=list[schemas.Token])
 def list_tokens(session: SessionDep, _: TokensWrite) -> list[dict[str, Any]]:
     return [
         {"id": t.id, "name": t.name, "role": t.role, "created_at": iso(t.created_at),
@@ -152,7 +154,7 @@ def list_tokens(session: SessionDep, _: TokensWrite) -> list[dict[str, Any]]:
     ]
 
 
-@router.post("/api/tokens", status_code=201)
+@router.post("/api/tokens", status_code=201, response_model=schemas.NewToken)
 def add_token(body: TokenIn, session: SessionDep, now: NowDep, _: TokensWrite) -> dict[str, Any]:
     token = create_api_token(session, name=body.name, role=body.role.value, now=now)
     session.commit()
@@ -160,7 +162,7 @@ def add_token(body: TokenIn, session: SessionDep, now: NowDep, _: TokensWrite) -
             "note": "shown once; only its hash is stored"}
 
 
-@router.delete("/api/tokens/{token_id}")
+@router.delete("/api/tokens/{token_id}", response_model=schemas.Revoked)
 def revoke_token(token_id: int, session: SessionDep, now: NowDep, _: TokensWrite) -> dict[str, int]:
     n = accounts.revoke_tokens(session, now=now, token_id=token_id)
     if n == 0:
@@ -169,7 +171,7 @@ def revoke_token(token_id: int, session: SessionDep, now: NowDep, _: TokensWrite
     return {"revoked": n}
 
 
-@router.get("/api/dispatch/settings")
+@router.get("/api/dispatch/settings", response_model=dict[str, schemas.DispatchSetting])
 def dispatch_settings(session: SessionDep, _: UsersRead) -> dict[str, Any]:
     stored = {s.kind: s for s in dispatch_store.list_settings(session)}
     return {
@@ -179,7 +181,7 @@ def dispatch_settings(session: SessionDep, _: UsersRead) -> dict[str, Any]:
     }
 
 
-@router.put("/api/dispatch/settings/{kind}")
+@router.put("/api/dispatch/settings/{kind}", response_model=schemas.DispatchSettingSaved)
 def set_dispatch_setting(kind: str, body: DispatchSettingIn, session: SessionDep, now: NowDep,
                          principal: UsersWrite) -> dict[str, Any]:
     if kind not in RULES:

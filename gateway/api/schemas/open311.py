@@ -56,8 +56,10 @@ class Error(Out):
     description: str
 
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": list[Error], "description": what}
-    for code, what in ((400, "bad input"), (403, "a missing, unknown or insufficient api_key"),
-                       (404, "an unknown service code or request id"))
-}
+_ERRORS = {400: "bad input", 403: "a missing, unknown or insufficient api_key",
+           404: "an unknown service code or request id"}
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The GeoReport v2 error answers a route gives, for its ``responses``."""
+    return {code: {"model": list[Error], "description": _ERRORS[code]} for code in codes}
