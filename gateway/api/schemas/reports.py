@@ -88,7 +88,7 @@ class ReportFilters(Out):
     grid: list[str]
 
 
-class Summary(Out):
+class ReportSummary(Out):
     tta: Stats = Field(description="time to acknowledge")
     ttos: Stats = Field(description="time to on site")
     ttr: Stats = Field(description="time to resolve")
@@ -99,7 +99,7 @@ class ResponseReport(Out):
     now: Timestamp
     filters: ReportFilters
     orders: int
-    summary: Summary
+    summary: ReportSummary
     by_category: dict[str, dict[str, Stats]] = Field(description="category → tta, ttos, ttr")
     emergency_onsite: Onsite
     onsite_histogram: Histogram
