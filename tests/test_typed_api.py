@@ -30,6 +30,7 @@ from gateway.storage.db import session
 from gateway.storage.models import DeviceStatus
 from tests.accounts import api_token, bearer, user_token
 from tests.fakes import FakeClock
+from tests.response_guard import first_difference
 
 T0 = datetime(2026, 11, 28, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -297,3 +298,11 @@ def test_every_operation_declares_its_answer(community: Community) -> None:
                         "$ref" in str(item["additionalProperties"]))):
                     untyped.append(f"{method.upper()} {path} {status}: {schema}")
     assert untyped == []
+
+
+def test_the_guard_sees_a_dropped_key_a_filled_null_and_a_changed_type() -> None:
+    assert first_difference({"a": 1, "b": [True, None]}, {"a": 1, "b": [True, None]}) is None
+    assert first_difference({"a": 1, "b": 2}, {"a": 1}) == "$: keys ['b'] dropped or added"
+    assert first_difference({"a": 1}, {"a": 1, "b": None}) == "$: keys ['b'] dropped or added"
+    assert first_difference({"a": [3]}, {"a": [3.0]}) == "$.a[0]: 3 given, 3.0 sent"
+    assert first_difference([1], [True]) == "$[0]: 1 given, True sent"
