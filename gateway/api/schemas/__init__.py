@@ -6,4 +6,4 @@ these models only describe and check them. ``base.Out`` refuses unknown keys and
 answers only the keys a route gave, so a model never drops, adds or renames a field silently:
 a shape that drifts from its model fails (tests/response_guard.py compares every body).
 
-May import pydantic, FastAPI and ``gateway.api.schemas.base``; nothing imports storage from here."""
+May import pydantic, FastAPI and one another; no storage, services or domain: a model describes JSON."""
