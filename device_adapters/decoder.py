@@ -6,11 +6,11 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from device_adapters.events import DecodeError, DeviceEvent
-from device_adapters.models import MODELS, ModelProfile
 from device_adapters.native import EDGE_FILTER, NATIVE_FILTER, NATIVE_PREFIX, decode_native
 from device_adapters.rtl433 import KindLookup, Rtl433Decoder
 from device_adapters.rtl433_models import RTL433_MODELS, Rtl433Profile
 from device_adapters.zigbee2mqtt import ModelLookup, Zigbee2MqttDecoder
+from device_adapters.zigbee2mqtt_models import MODELS, ModelProfile
 
 DEFAULT_MAX_PAYLOAD = 65536
 

@@ -1,9 +1,19 @@
-"""``mqtt://[user[:password]@]host[:port]`` (and ``mqtts://`` for TLS) → connection settings."""
+"""What every Shewu MQTT client shares: the broker URL and the socket options.
+
+- :func:`parse_mqtt_url`: ``mqtt://[user[:password]@]host[:port]`` (and ``mqtts://`` for TLS) →
+  connection settings (:class:`MqttUrl`);
+- :func:`disable_nagle`: send each MQTT packet at once.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import socket
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import unquote, urlsplit
+
+import paho.mqtt.client as mqtt
 
 DEFAULT_PORTS = {"mqtt": 1883, "tcp": 1883, "mqtts": 8883, "ssl": 8883}
 
@@ -47,3 +57,15 @@ def parse_mqtt_url(url: str) -> MqttUrl:
         password=unquote(parts.password) if parts.password is not None else None,
         tls=scheme in ("mqtts", "ssl"),
     )
+
+
+def disable_nagle(client: mqtt.Client) -> None:
+    """Send each MQTT packet at once. paho leaves Nagle's algorithm on, so a small packet
+    (an SOS, a PUBACK) can wait for the previous one's TCP ack: tens of milliseconds behind a
+    stream of QoS 0 telemetry."""
+
+    def on_open(_client: mqtt.Client, _userdata: Any, sock: Any) -> None:
+        with contextlib.suppress(OSError, AttributeError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    client.on_socket_open = on_open

@@ -48,7 +48,6 @@ from typing import Any
 
 from device_adapters.common import as_utc, load_json
 from device_adapters.events import DecodeError, DeviceEvent, EventKind
-from device_adapters.models import Trigger
 from device_adapters.rtl433_models import (
     ALARM_DEVICE_KINDS,
     ROLE_KINDS,
@@ -58,6 +57,7 @@ from device_adapters.rtl433_models import (
     rtl433_profile_for,
     same_value,
 )
+from device_adapters.zigbee2mqtt_models import Trigger
 
 SOURCE = "rtl_433"
 DEVICE_PREFIX = "rtl433"

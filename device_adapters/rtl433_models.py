@@ -1,6 +1,6 @@
 """rtl_433 device knowledge as data: which field of a decoded radio packet means which event.
 
-The same idea as :mod:`device_adapters.models` (Zigbee2MQTT): every known model is a
+The same idea as :mod:`device_adapters.zigbee2mqtt_models` (Zigbee2MQTT): every known model is a
 :class:`Rtl433Profile`, a list of :class:`Rtl433Rule` rows, and adding a model means adding a row to
 :data:`KNOWN_RTL433_MODELS`, not writing code. Fields no rule mentions stay in the event's raw reading.
 
@@ -46,7 +46,7 @@ from datetime import timedelta
 from typing import Any
 
 from device_adapters.events import EventKind
-from device_adapters.models import Trigger
+from device_adapters.zigbee2mqtt_models import Trigger
 
 __all__ = [
     "ALARM_DEVICE_KINDS",

@@ -52,7 +52,14 @@ from typing import Any
 
 from device_adapters.common import as_utc, is_text, load_json
 from device_adapters.events import DecodeError, DeviceEvent, EventKind
-from device_adapters.models import MODELS, FieldRule, ModelProfile, Trigger, looks_like_alarm_key, profile_for
+from device_adapters.zigbee2mqtt_models import (
+    MODELS,
+    FieldRule,
+    ModelProfile,
+    Trigger,
+    looks_like_alarm_key,
+    profile_for,
+)
 
 SOURCE = "zigbee2mqtt"
 ACTION_ECHO_WINDOW = timedelta(seconds=2)
@@ -131,7 +138,7 @@ class Zigbee2MqttDecoder:
     of the device: an action no rule knows from a device of kind ``sos`` is an ``unknown_alarm``.
 
     Fail open: a property named like an alarm (``sos``, ``water_leak*``, ``fall*``, ``smoke*``,
-    ``gas*``, ``carbon_monoxide*``; :func:`device_adapters.models.looks_like_alarm_key`) that becomes
+    ``gas*``, ``carbon_monoxide*``; :func:`device_adapters.zigbee2mqtt_models.looks_like_alarm_key`) that becomes
     ``true`` and that the profile does not read is an ``unknown_alarm`` (value: the property name),
     on its rising edge like any level.
     """

@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from device_adapters.serial_bridge import BridgeStats, Outbox, OutboxPublisher
+from device_adapters.edge.outbox import BridgeStats, Outbox, OutboxPublisher
 from firmware_sim.encoding import Message
 
 

@@ -8,7 +8,7 @@ The Zigbee2MQTT field names follow what Zigbee2MQTT publishes for comparable rea
 (a Tuya SOS button's ``action: "emergency"``, a Tuya mmWave radar's ``fall_down_status``
 ``none | maybe_fall | fall`` and ``presence``, a SONOFF water-leak sensor's ``water_leak``,
 ``battery_low`` and ``tamper``), and the Zigbee2MQTT model names are those of
-:data:`device_adapters.models.KNOWN_MODELS`, so the gateway decodes them with the right profile.
+:data:`device_adapters.zigbee2mqtt_models.KNOWN_MODELS`, so the gateway decodes them with the right profile.
 The native model names are our own firmware's.
 """
 

@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 
-from device_adapters.mqtt_url import parse_mqtt_url
+from device_adapters.mqtt_client import parse_mqtt_url
 from firmware_sim.encoding import Message
 
 

@@ -17,8 +17,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from device_adapters.mqtt_socket import disable_nagle
-from device_adapters.mqtt_url import parse_mqtt_url
+from device_adapters.mqtt_client import disable_nagle, parse_mqtt_url
 from firmware_sim.devices import SimDevice
 from firmware_sim.encoding import DEFAULT_Z2M_BASE, Message, encode
 from firmware_sim.models import Format, parse_event_name

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from device_adapters.dc09_receiver import configure_parser as configure_dc09
-    from device_adapters.serial_bridge import configure_parser as configure_bridge
+    from device_adapters.edge.dc09_receiver import configure_parser as configure_dc09
+    from device_adapters.edge.serial_bridge import configure_parser as configure_bridge
     from firmware_sim.cli import configure_parser as configure_sim
     from gateway.admin_cli import configure_parsers as configure_accounts
     from gateway.config import add_settings_arguments

@@ -30,8 +30,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from device_adapters.mqtt_socket import disable_nagle
-from device_adapters.mqtt_url import parse_mqtt_url
+from device_adapters.mqtt_client import disable_nagle, parse_mqtt_url
 from device_adapters.native import confirm_topic, encode_confirm
 from gateway.ingest_batch import Committed, Processor, StoreFailed, WorkerLost
 from gateway.metrics import Metrics

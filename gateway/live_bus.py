@@ -15,8 +15,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from device_adapters.mqtt_socket import disable_nagle
-from device_adapters.mqtt_url import parse_mqtt_url
+from device_adapters.mqtt_client import disable_nagle, parse_mqtt_url
 from gateway.peers import PRESENCE_FILTER
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,7 @@
 Installs zigbee-herdsman-converters (Zigbee2MQTT's device library) from npm into a cache folder,
 reads the exposes of every device definition (scripts/z2m_exposes.cjs, run by node) and checks each
 alarm property a device exposes against the profile the decoder would use for it: its own row of
-``device_adapters.models`` (by model or alias), else the generic profile.
+``device_adapters.zigbee2mqtt_models`` (by model or alias), else the generic profile.
 
     scripts/z2m_coverage.py [--version 26.112.0] [--cache .cache/z2m-coverage] [--json] [--strict]
 
@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from device_adapters.events import EventKind  # noqa: E402
-from device_adapters.models import GENERIC, MODELS, ModelProfile, looks_like_alarm_key  # noqa: E402
+from device_adapters.zigbee2mqtt_models import GENERIC, MODELS, ModelProfile, looks_like_alarm_key  # noqa: E402
 
 PACKAGE = "zigbee-herdsman-converters"
 CLASS_EVENTS: dict[str, EventKind] = {

@@ -18,7 +18,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from device_adapters.mqtt_url import parse_mqtt_url
+from device_adapters.mqtt_client import parse_mqtt_url
 from tests.gateway_process import GatewayProcess
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -37,12 +37,12 @@ from device_adapters.contact_id import CONTACT_ID_CODES, parse_contact_id
 from device_adapters.dc09 import build_ack, build_duh, check_timestamp, crc16_arc, decode_events, parse_frame
 from device_adapters.decoder import MessageDecoder
 from device_adapters.events import DecodeError, DeviceEvent, EventKind
-from device_adapters.models import MODELS
 from device_adapters.native import decode_native
 from device_adapters.rtl433 import Rtl433Decoder
 from device_adapters.rtl433_models import RTL433_MODELS
 from device_adapters.serial_protocol import crc16_ccitt_false, decode_line
 from device_adapters.zigbee2mqtt import Zigbee2MqttDecoder
+from device_adapters.zigbee2mqtt_models import MODELS
 
 T0 = datetime(2026, 11, 28, 4, 30, tzinfo=UTC)
 DEVICE_ID_COLUMN = 128  # device_status.device_id, orders.device_id (gateway/storage/models.py)

@@ -10,8 +10,16 @@ import pytest
 
 from device_adapters.decoder import MessageDecoder
 from device_adapters.events import DecodeError, EventKind
-from device_adapters.models import GENERIC, KNOWN_MODELS, MODELS, FieldRule, ModelProfile, build_table, profile_for
-from device_adapters.mqtt_url import parse_mqtt_url
+from device_adapters.mqtt_client import parse_mqtt_url
+from device_adapters.zigbee2mqtt_models import (
+    GENERIC,
+    KNOWN_MODELS,
+    MODELS,
+    FieldRule,
+    ModelProfile,
+    build_table,
+    profile_for,
+)
 
 T0 = datetime(2026, 11, 28, 4, 30, tzinfo=UTC)
 
@@ -150,7 +158,7 @@ def test_rule_matching_is_type_exact() -> None:
 
 
 def test_adding_a_model_is_data() -> None:
-    from device_adapters.models import Trigger
+    from device_adapters.zigbee2mqtt_models import Trigger
 
     custom = build_table(
         [

@@ -18,7 +18,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from device_adapters.dc09 import Framing, build_ack, build_duh, build_message, build_nak, encode_frame, parse_frame
-from device_adapters.dc09_receiver import (
+from device_adapters.edge.dc09_receiver import (
     Dc09Receiver,
     configure_parser,
     parse_listen,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from device_adapters.serial_bridge import SerialBridge
+from device_adapters.edge.serial_bridge import SerialBridge
 from device_adapters.serial_protocol import encode_line
 from gateway.broker import Mosquitto
 from tests.gateway_process import GatewayProcess, wait_until

@@ -20,9 +20,9 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from device_adapters.edge.serial_bridge import SerialBridge, configure_parser, run
 from device_adapters.events import EventKind
 from device_adapters.native import confirm_topic, decode_native, edge_of_topic, encode_confirm
-from device_adapters.serial_bridge import SerialBridge, configure_parser, run
 from device_adapters.serial_protocol import encode_line
 from tests.mqtt_broker import MosquittoBroker, free_port, mosquitto_path
 
@@ -412,7 +412,7 @@ def test_an_event_the_broker_took_stays_until_the_gateway_confirms_it(
 def test_an_outbox_file_of_the_previous_release_is_upgraded(tmp_path: Path) -> None:
     import sqlite3
 
-    from device_adapters.serial_bridge import Outbox
+    from device_adapters.edge.outbox import Outbox
 
     path = tmp_path / "old.db"
     db = sqlite3.connect(path)

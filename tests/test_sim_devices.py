@@ -9,9 +9,9 @@ import pytest
 
 from device_adapters.decoder import MessageDecoder
 from device_adapters.events import EventKind
-from device_adapters.models import MODELS as DECODER_MODELS
 from device_adapters.native import decode_native
 from device_adapters.serial_protocol import crc16_ccitt_false, decode_line
+from device_adapters.zigbee2mqtt_models import MODELS as DECODER_MODELS
 from firmware_sim.devices import FallRadar, LeakDetector, SosButton, UnsupportedEvent, make_device
 from firmware_sim.encoding import Message, z2m_availability_message, z2m_state_messages
 from firmware_sim.models import MODELS, Format, Role, guess_role, parse_event_name

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from device_adapters.events import DeviceEvent, EventKind
-from device_adapters.models import ModelProfile, build_table
 from device_adapters.zigbee2mqtt import Zigbee2MqttDecoder
+from device_adapters.zigbee2mqtt_models import ModelProfile, build_table
 
 T0 = datetime(2026, 11, 28, 4, 30, tzinfo=UTC)
 PAYLOADS = json.loads((Path(__file__).parent / "data" / "z2m" / "payloads.json").read_text())["payloads"]

@@ -23,9 +23,9 @@ an answer to each on the same connection (see :mod:`device_adapters.dc09`). For 
    ``synchronous=FULL``) and only then is the frame acknowledged. If the outbox cannot be written, the
    answer is ``NAK`` and the panel sends again: nothing is acknowledged that is not on disk.
 
-The MQTT side is the serial bridge's publisher (QoS 1, in order, on the edge's own topics; a row
-deleted only when the gateway confirms it committed, sent again otherwise; reconnecting as often as
-needed); :class:`OutboxPublisher` runs it without a serial port.
+The MQTT side is the edges' shared publisher, :class:`~device_adapters.edge.outbox.OutboxPublisher`
+(QoS 1, in order, on the edge's own topics; a row deleted only when the gateway confirms it committed,
+sent again otherwise; reconnecting as often as needed).
 """
 
 from __future__ import annotations
@@ -64,9 +64,9 @@ from device_adapters.dc09 import (
     unknown_alarm,
 )
 from device_adapters.dc09_crypto import KeyFileError, build_encrypted_ack, decrypt_frame, load_keys
+from device_adapters.edge.outbox import EDGE_ID_CHARS, Outbox, OutboxPublisher
 from device_adapters.events import DecodeError, EventKind
-from device_adapters.mqtt_url import MqttUrl
-from device_adapters.serial_bridge import Outbox, OutboxPublisher
+from device_adapters.mqtt_client import MqttUrl
 
 log = logging.getLogger("shewu.dc09_receiver")
 
@@ -77,7 +77,6 @@ IDLE_TIMEOUT = 300.0  # seconds without a byte before a connection is closed
 # Reasons of an unknown_alarm that are answered DUH ("not understood"); others (an unknown event code)
 # are answered ACK: the message arrived intact and a person will look at it.
 DUH_REASONS = frozenset({"bad_payload", "bad_qualifier", "unsupported_token", "unknown_key", "wrong_key", "bad_cipher"})
-_RECEIVER_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
 
 Clock = Callable[[], datetime]
 
@@ -132,7 +131,7 @@ class Dc09Receiver:
         retry_delay: float = 0.2,
         max_retry_delay: float = 5.0,
     ) -> None:
-        if not 0 < len(receiver_id) <= 32 or not _RECEIVER_CHARS.issuperset(receiver_id):
+        if not 0 < len(receiver_id) <= 32 or not EDGE_ID_CHARS.issuperset(receiver_id):
             raise ValueError(f"receiver id {receiver_id!r} must match [A-Za-z0-9_.-]{{1,32}}")
         self.host = host
         self.port = port
@@ -411,7 +410,7 @@ class Dc09Receiver:
 
 
 def _default_receiver_id() -> str:
-    name = "".join(c if c in _RECEIVER_CHARS else "-" for c in socket.gethostname())[:32]
+    name = "".join(c if c in EDGE_ID_CHARS else "-" for c in socket.gethostname())[:32]
     return name or "receiver"
 
 

@@ -18,8 +18,7 @@ from typing import Any
 import httpx
 import paho.mqtt.client as mqtt
 
-from device_adapters.mqtt_socket import disable_nagle
-from device_adapters.mqtt_url import parse_mqtt_url
+from device_adapters.mqtt_client import disable_nagle, parse_mqtt_url
 from gateway.notify.messages import dingtalk_signed_url, encode, mqtt_topic, webhook_signature
 from gateway.notify.outbox import Outgoing
 

@@ -6,7 +6,7 @@ shows it, the model view, CSV in and out, and the import of Zigbee2MQTT's device
   registry, ``device_status``, ``device_supervision`` and the active orders, read for the whole
   fleet in a few statements (``gateway.storage.fleet``).
 - The kind of a device imported from Zigbee2MQTT is guessed from data: the model table's rules
-  (``device_adapters.models``) for a known model, else the properties its definition exposes.
+  (``device_adapters.zigbee2mqtt_models``) for a known model, else the properties its definition exposes.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from fastapi import HTTPException
 from sqlmodel import Session, col, select
 
 from device_adapters.events import EventKind
-from device_adapters.models import GENERIC, KNOWN_MODELS, MODELS, ModelProfile, Trigger
+from device_adapters.zigbee2mqtt_models import GENERIC, KNOWN_MODELS, MODELS, ModelProfile, Trigger
 from gateway.clock import iso
 from gateway.domain.supervision import BATTERY, DEFAULT, KIND_PROFILES, MAINS, MODEL_PROFILES, POWER_DELAY, Profile
 from gateway.storage import fleet as store

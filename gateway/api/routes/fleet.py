@@ -55,7 +55,7 @@ def fleet_device(device_id: str, session: SessionDep, now: NowDep) -> dict[str, 
 
 @router.get("/api/models", dependencies=[READ], response_model=schemas.Models)
 def list_models() -> dict[str, Any]:
-    """The known device models (``device_adapters.models``): the fields each understands and
+    """The known device models (``device_adapters.zigbee2mqtt_models``): the fields each understands and
     the events they raise, its kind, battery thresholds and supervision profile
     (``gateway.domain.supervision``); the per-kind profiles and the default."""
     return fleet.models_view()
